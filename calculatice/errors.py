@@ -14,7 +14,14 @@ class NumberSetError(CalculaticeError, ValueError):
 
 
 class OptionsError(CalculaticeError, ValueError):
-    """Option values given to an engine or an exercise are invalid."""
+    """Option values given to an engine or an exercise are invalid.
+
+    ``problems`` lists ``(option, French reason)`` pairs, one per invalid option.
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [("", message)]
 
 
 class UnknownEngineError(CalculaticeError, KeyError):
@@ -47,3 +54,11 @@ class UnknownExerciseError(CalculaticeError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "exercice inconnu"
+
+
+class ExerciseFinishedError(CalculaticeError, RuntimeError):
+    """An answer or a time-out came for an exercise that is already finished."""
+
+
+class StoreError(CalculaticeError, RuntimeError):
+    """The results store refused an operation: unknown id, duplicate code, bad value."""

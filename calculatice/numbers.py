@@ -24,6 +24,8 @@ _SPACES = re.compile(r"[ \u00a0\u2007\u2009\u202f]+")
 _GROUP = "\u202f"
 _FRACTION = re.compile(r"^\s*(-?\d+)\s*/\s*(\d+)\s*$")
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-"})
+# What a typed number may contain: Babel alone would also take "1e5" or "NaN".
+_TYPED_NUMBER = re.compile(r"^-?[0-9 \u00a0\u2007\u2009\u202f]*[,.]?[0-9]*$")
 
 
 def read_number(text: str, *, allow_fraction: bool = False) -> Fraction | None:
@@ -42,6 +44,8 @@ def read_number(text: str, *, allow_fraction: bool = False) -> Fraction | None:
         return None
     if "/" in cleaned:
         return _read_fraction(cleaned) if allow_fraction else None
+    if not _TYPED_NUMBER.match(cleaned) or not any(char.isdigit() for char in cleaned):
+        return None
     cleaned = _SPACES.sub(_GROUP, cleaned)
     try:
         value = parse_decimal(cleaned, locale=LOCALE, strict=True)

@@ -147,24 +147,32 @@ def import_calculatice_options(option_object: dict[str, Any]) -> tuple[CommonOpt
 def validate_options(model: type[ModelT], values: dict[str, Any]) -> ModelT:
     """Validate option values against a model, with one French line per problem.
 
-    Raises :class:`OptionsError` whose message names each option by its key
-    and its French label.
+    Raises :class:`OptionsError` whose ``problems`` are ``(option, reason)``
+    pairs and whose message names each option by its key and French label.
     """
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        raise OptionsError(describe_validation_error(model, error)) from None
+        problems = option_problems(model, error)
+        message = "\n".join(f"{_labelled(model, name)} : {reason}" for name, reason in problems)
+        raise OptionsError(message, problems) from None
 
 
-def describe_validation_error(model: type[BaseModel], error: ValidationError) -> str:
-    """Turn a pydantic error into French lines ``option (label) : reason``."""
-    lines = []
+def option_problems(model: type[BaseModel], error: ValidationError) -> list[tuple[str, str]]:
+    """Turn a pydantic error into ``(option, French reason)`` pairs."""
+    problems = []
     for problem in error.errors(include_url=False):
         location = ".".join(str(part) for part in problem["loc"])
-        field = model.model_fields.get(str(problem["loc"][0])) if problem["loc"] else None
-        label = f" ({field.title})" if field is not None and field.title else ""
-        lines.append(f"{location or 'options'}{label} : {_french_reason(problem)}")
-    return "\n".join(lines)
+        problems.append((location, _french_reason(problem)))
+    return problems
+
+
+def _labelled(model: type[BaseModel], name: str) -> str:
+    """``tables (Tables)``: an option's key with its French label, when it has one."""
+    field = model.model_fields.get(name.split(".")[0]) if name else None
+    if field is None or not field.title:
+        return name or "options"
+    return f"{name} ({field.title})"
 
 
 def _french_reason(problem: dict[str, Any]) -> str:
@@ -208,7 +216,7 @@ class EngineOptions(OptionModel):
         """Raise ``ValueError`` with a French message when options contradict each other."""
 
 
-def number_set(low: int, high: int, max_size: int = 200) -> Any:
+def number_set(low: int, high: int, max_size: int = 100_001) -> Any:
     """A :data:`NumberSet` type whose numbers lie between ``low`` and ``high``.
 
     Use it as a field's annotation: ``tables: number_set(0, 12) = Field("2-5", ...)``.

@@ -22,12 +22,12 @@ _MISSING = Field(
 class FactOptions(EngineOptions):
     """Tables and the range of the other operand."""
 
-    tables: number_set(0, 100) = Field(
+    tables: number_set(0, 10_000) = Field(
         "2-5",
         title="Tables",
         description="Les nombres travaillés, par exemple 2;3;4 ou 6-9.",
     )
-    others: number_set(0, 1000) = Field(
+    others: number_set(0, 10_000) = Field(
         "0-10",
         title="Autre nombre",
         description="Les valeurs possibles de l'autre nombre, par exemple 1-10.",

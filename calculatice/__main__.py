@@ -1,0 +1,5 @@
+"""``python -m calculatice`` runs the command."""
+
+from calculatice.cli import main
+
+main()
