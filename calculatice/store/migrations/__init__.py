@@ -1,0 +1,1 @@
+"""Alembic migrations of the results store; run them with :func:`calculatice.store.upgrade`."""

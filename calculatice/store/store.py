@@ -1,0 +1,518 @@
+"""The results store: what the rest of the application calls to read and write results.
+
+Each method runs and commits its own transaction and returns frozen records
+(:mod:`calculatice.store.records`), so callers never hold a session and an
+answer is on disk as soon as :meth:`Store.record_answer` returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from calculatice.errors import StoreError
+from calculatice.store.database import WRITE_OPTION, create_store_engine, parse_url, upgrade
+from calculatice.store.models import (
+    LEVELS,
+    OUTCOMES,
+    SECTORS,
+    Answer,
+    Attempt,
+    Classroom,
+    Pupil,
+    School,
+    Seance,
+    Teacher,
+    classroom_teachers,
+    utc_now,
+)
+from calculatice.store.records import (
+    AnswerRecord,
+    AttemptRecord,
+    ClassroomRecord,
+    PupilRecord,
+    ResumePoint,
+    SchoolRecord,
+    SeanceRecord,
+    TeacherRecord,
+)
+
+logger = logging.getLogger(__name__)
+
+RecordT = TypeVar("RecordT")
+
+
+def open_store(url: str | URL | None = None) -> Store:
+    """Open the results store, creating or upgrading its schema first.
+
+    Parameters
+    ----------
+    url
+        Database URL: ``sqlite:///path/to/file.sqlite`` or
+        ``postgresql+psycopg://user:password@host:port/database``. ``None``
+        means ``$CALCULATICE_DB_URL``, else ``calculatice.sqlite`` in the
+        current directory.
+
+    Returns
+    -------
+    Store
+        Close it with :meth:`Store.close` (or use it as a context manager).
+    """
+    parsed = parse_url(url)
+    upgrade(parsed)
+    store = Store(create_store_engine(parsed))
+    logger.info("Results store open on %s", parsed.render_as_string(hide_password=True))
+    return store
+
+
+class Store:
+    """Reads and writes schools, classes, pupils, séances, attempts and answers.
+
+    Safe to share between threads: each call takes its own connection from
+    the engine's pool. Build it with :func:`open_store`, which migrates the
+    schema; the constructor trusts that the schema is up to date.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for analytics that read tables in bulk."""
+        return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection; the store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # Schools, classes, teachers, pupils.
+
+    def add_school(
+        self, code: str, name: str, *, district: str = "", sector: str = "public"
+    ) -> SchoolRecord:
+        """Add a school; ``sector`` is one of ``public``, ``rep``, ``rep_plus``, ``private``.
+
+        Raises :class:`StoreError` if a school already has this ``code``.
+        """
+        _check_choice("secteur", sector, SECTORS)
+        school = School(code=code, name=name, district=district, sector=sector)
+        with self._refusing(f"Une école a déjà le code « {code} »."), self._writing() as session:
+            session.add(school)
+        return _record(SchoolRecord, school)
+
+    def add_classroom(
+        self, school_id: int, name: str, level: str, *, code: str | None = None
+    ) -> ClassroomRecord:
+        """Add a class of ``level`` (``CP`` … ``CM2``, ``6e``) to a school.
+
+        ``code``, if given, must be unique across all classes. Raises
+        :class:`StoreError` for an unknown school or a code already taken.
+        """
+        _check_choice("niveau", level, LEVELS)
+        classroom = Classroom(school_id=school_id, name=name, level=level, code=code)
+        refusal = f"Classe refusée : école {school_id} inconnue ou code « {code} » déjà pris."
+        with self._refusing(refusal), self._writing() as session:
+            session.add(classroom)
+        return _record(ClassroomRecord, classroom)
+
+    def add_teacher(self, login: str, display_name: str, password_hash: str = "") -> TeacherRecord:
+        """Add a teacher's account; ``password_hash`` is made by the caller, never here.
+
+        Raises :class:`StoreError` if the login is taken.
+        """
+        teacher = Teacher(login=login, display_name=display_name, password_hash=password_hash)
+        with (
+            self._refusing(f"L'identifiant « {login} » est déjà pris."),
+            self._writing() as session,
+        ):
+            session.add(teacher)
+        return _record(TeacherRecord, teacher)
+
+    def assign_teacher(self, classroom_id: int, teacher_id: int) -> None:
+        """Let a teacher follow a class; doing it twice changes nothing."""
+        link = {"classroom_id": classroom_id, "teacher_id": teacher_id}
+        with self._writing() as session:
+            exists = session.execute(select(classroom_teachers).filter_by(**link).limit(1)).first()
+            if exists is not None:
+                return
+            refusal = f"Classe {classroom_id} ou enseignant {teacher_id} inconnu."
+            with self._refusing(refusal):
+                session.execute(insert(classroom_teachers).values(**link))
+
+    def add_pupil(self, classroom_id: int, display_name: str, is_pair: bool = False) -> PupilRecord:
+        """Add a pupil, or a pair of pupils (``is_pair``, named like « Léa et Tom »), to a class.
+
+        Only a first name is kept. Raises :class:`StoreError` for an unknown class.
+        """
+        pupil = Pupil(classroom_id=classroom_id, display_name=display_name, is_pair=is_pair)
+        with self._refusing(f"Classe {classroom_id} inconnue."), self._writing() as session:
+            session.add(pupil)
+        return _record(PupilRecord, pupil)
+
+    def find_pupil(self, classroom_id: int, display_name: str) -> PupilRecord | None:
+        """The pupil of a class with exactly this display name, or ``None``.
+
+        Names are not unique in a class; when two pupils share one, the one
+        added first is returned.
+        """
+        query = (
+            select(Pupil)
+            .where(Pupil.classroom_id == classroom_id, Pupil.display_name == display_name)
+            .order_by(Pupil.id)
+            .limit(1)
+        )
+        with self._reading() as session:
+            pupil = session.scalars(query).first()
+            return None if pupil is None else _record(PupilRecord, pupil)
+
+    def pupils_of(self, classroom_id: int) -> list[PupilRecord]:
+        """The pupils and pairs of a class, in the order they were added."""
+        query = select(Pupil).where(Pupil.classroom_id == classroom_id).order_by(Pupil.id)
+        with self._reading() as session:
+            return [_record(PupilRecord, pupil) for pupil in session.scalars(query)]
+
+    # Séances.
+
+    def add_seance(
+        self,
+        code: str,
+        title: str,
+        definition: Mapping[str, Any],
+        classroom_id: int | None = None,
+    ) -> SeanceRecord:
+        """Add a séance under the code pupils will type.
+
+        Parameters
+        ----------
+        code
+            Unique across all séances; normalising what pupils type (case,
+            spaces) is the caller's job.
+        title
+            The title shown to pupils and teachers.
+        definition
+            A JSON object: the ordered exercises with their overrides, as the
+            séance module writes it.
+        classroom_id
+            The class it was made for, or ``None`` for a séance open to all.
+
+        Raises
+        ------
+        StoreError
+            The code is taken, or the class is unknown.
+        """
+        seance = Seance(
+            code=code, title=title, definition=dict(definition), classroom_id=classroom_id
+        )
+        refusal = f"Séance refusée : code « {code} » déjà pris ou classe {classroom_id} inconnue."
+        with self._refusing(refusal), self._writing() as session:
+            session.add(seance)
+        return _record(SeanceRecord, seance)
+
+    def seance_by_code(self, code: str) -> SeanceRecord | None:
+        """The séance with exactly this code, or ``None``."""
+        with self._reading() as session:
+            seance = session.scalars(select(Seance).where(Seance.code == code)).first()
+            return None if seance is None else _record(SeanceRecord, seance)
+
+    # Attempts and answers.
+
+    def start_attempt(
+        self,
+        pupil_id: int,
+        exercise_id: str,
+        *,
+        seed: str,
+        total: int,
+        options: Mapping[str, Any] | None = None,
+        seance_id: int | None = None,
+        context: str | None = None,
+        position: int = 0,
+        started_at: datetime | None = None,
+    ) -> int:
+        """Record that a pupil starts an exercise, and return the attempt's id.
+
+        Parameters
+        ----------
+        pupil_id
+            The pupil or pair.
+        exercise_id
+            The exercise of the bank.
+        seed
+            The seed the questions are drawn from, so that they can be drawn again.
+        total
+            How many questions the exercise asks.
+        options
+            The option values in force (after the séance's overrides), as JSON.
+        seance_id
+            The séance, or ``None`` outside of one.
+        context
+            Where else the attempt happens (a rally round, free practice), or ``None``.
+        position
+            The exercise's place in the séance, from 0.
+        started_at
+            Timezone-aware start time; now by default.
+
+        Raises
+        ------
+        StoreError
+            Unknown pupil or séance, or a naive ``started_at``.
+        """
+        attempt = Attempt(
+            pupil_id=pupil_id,
+            seance_id=seance_id,
+            context=context,
+            exercise_id=exercise_id,
+            position=position,
+            seed=seed,
+            options=dict(options or {}),
+            started_at=_aware("started_at", started_at),
+            total=total,
+        )
+        refusal = f"Essai refusé : élève {pupil_id} ou séance {seance_id} inconnu."
+        with self._refusing(refusal), self._writing() as session:
+            session.add(attempt)
+        logger.debug("Attempt %s started: pupil %s, %s", attempt.id, pupil_id, exercise_id)
+        return attempt.id
+
+    def record_answer(
+        self,
+        attempt_id: int,
+        *,
+        question_index: int,
+        attempt_number: int,
+        question_shown: str,
+        expected: str,
+        typed: str,
+        read_as: str,
+        outcome: str,
+        response_ms: int,
+        answered_at: datetime | None = None,
+        client_key: str | None = None,
+    ) -> int:
+        """Write one answer at once, and return its id.
+
+        Parameters
+        ----------
+        attempt_id
+            The attempt it belongs to.
+        question_index, attempt_number
+            Which question (from 0) and which try at it (from 1).
+        question_shown, expected
+            The question as the pupil saw it and the expected answer, as text.
+        typed
+            What the pupil typed, verbatim: it is never trimmed nor normalised.
+        read_as
+            The value it was read as, written back (empty when unreadable).
+        outcome
+            ``right``, ``wrong``, ``empty`` or ``timeout``.
+        response_ms
+            Time from the question shown to the answer given, in milliseconds.
+        answered_at
+            Timezone-aware time of the answer; now by default.
+        client_key
+            A key the player sends with the answer so that a retried request is
+            recorded once: a second call with the same key for the same attempt
+            writes nothing and returns the first answer's id. Keys are
+            compared exactly; ``None`` disables the check.
+
+        Raises
+        ------
+        StoreError
+            Unknown attempt or outcome, or a naive ``answered_at``.
+        """
+        _check_choice("résultat", str(outcome), OUTCOMES)
+        answer = Answer(
+            attempt_id=attempt_id,
+            question_index=question_index,
+            attempt_number=attempt_number,
+            question_shown=question_shown,
+            expected=expected,
+            typed=typed,
+            read_as=read_as,
+            outcome=str(outcome),
+            response_ms=response_ms,
+            answered_at=_aware("answered_at", answered_at),
+            client_key=client_key,
+        )
+        if client_key is not None:
+            already = self._answer_id_by_key(attempt_id, client_key)
+            if already is not None:
+                logger.debug("Answer %s already recorded for key %r", already, client_key)
+                return already
+        try:
+            with self._writing() as session:
+                session.add(answer)
+        except IntegrityError as error:
+            # A concurrent retry may have written the same key since the check
+            # above: the unique constraint refused ours, so return theirs.
+            already = None
+            if client_key is not None:
+                already = self._answer_id_by_key(attempt_id, client_key)
+            if already is None:
+                raise StoreError(f"Réponse refusée : essai {attempt_id} inconnu.") from error
+            logger.debug("Answer %s recorded concurrently for key %r", already, client_key)
+            return already
+        return answer.id
+
+    def finish_attempt(
+        self,
+        attempt_id: int,
+        *,
+        score: int,
+        total: int,
+        duration_ms: int,
+        finished_at: datetime | None = None,
+    ) -> AttemptRecord:
+        """Record an attempt's score and duration, and return it as finished.
+
+        Finishing an attempt that is already finished changes nothing (the
+        first finish wins), so a retried request is harmless.
+
+        Raises
+        ------
+        StoreError
+            Unknown attempt, a score outside ``0..total``, or a naive ``finished_at``.
+        """
+        if not 0 <= score <= total:
+            raise StoreError(f"Score {score} impossible sur {total}.")
+        finished_at = _aware("finished_at", finished_at)
+        with self._writing() as session:
+            attempt = session.get(Attempt, attempt_id)
+            if attempt is None:
+                raise StoreError(f"Essai {attempt_id} inconnu.")
+            if attempt.finished_at is not None:
+                logger.debug("Attempt %s was already finished", attempt_id)
+            else:
+                attempt.score = score
+                attempt.total = total
+                attempt.duration_ms = duration_ms
+                attempt.finished_at = finished_at
+        return _record(AttemptRecord, attempt)
+
+    def answers_of(self, attempt_id: int) -> list[AnswerRecord]:
+        """The answers of an attempt, by question, then in the order they were given."""
+        query = (
+            select(Answer)
+            .where(Answer.attempt_id == attempt_id)
+            .order_by(Answer.question_index, Answer.attempt_number, Answer.id)
+        )
+        with self._reading() as session:
+            return [_record(AnswerRecord, answer) for answer in session.scalars(query)]
+
+    def attempts_of(self, pupil_id: int, seance_id: int | None) -> list[AttemptRecord]:
+        """A pupil's attempts in a séance (``None``: outside any séance), oldest first."""
+        query = (
+            select(Attempt)
+            .where(Attempt.pupil_id == pupil_id, _same_seance(seance_id))
+            .order_by(Attempt.started_at, Attempt.id)
+        )
+        with self._reading() as session:
+            return [_record(AttemptRecord, attempt) for attempt in session.scalars(query)]
+
+    def resume_point(self, pupil_id: int, seance_id: int | None) -> ResumePoint | None:
+        """Where a pupil left a séance: the last unfinished attempt and its answers so far.
+
+        Returns ``None`` when every attempt of the pupil in the séance
+        (``None``: outside any séance) is finished, or there is none.
+        """
+        last_unfinished = (
+            select(Attempt)
+            .where(
+                Attempt.pupil_id == pupil_id,
+                _same_seance(seance_id),
+                Attempt.finished_at.is_(None),
+            )
+            .order_by(Attempt.started_at.desc(), Attempt.id.desc())
+            .limit(1)
+        )
+        with self._reading() as session:
+            attempt = session.scalars(last_unfinished).first()
+            if attempt is None:
+                return None
+            count, last_index = session.execute(
+                select(func.count(Answer.id), func.max(Answer.question_index)).where(
+                    Answer.attempt_id == attempt.id
+                )
+            ).one()
+            return ResumePoint(_record(AttemptRecord, attempt), count, last_index)
+
+    # Helpers.
+
+    def _answer_id_by_key(self, attempt_id: int, client_key: str) -> int | None:
+        """The id of the answer already recorded under this key, if any."""
+        query = select(Answer.id).where(
+            Answer.attempt_id == attempt_id, Answer.client_key == client_key
+        )
+        with self._reading() as session:
+            return session.scalars(query).first()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A session whose transaction writes, committed on success.
+
+        It is marked so that SQLite takes the write lock at BEGIN, waiting for
+        other writers, instead of failing half-way with "database is locked".
+        """
+        with self._sessions.begin() as session:
+            session.connection(execution_options={WRITE_OPTION: True})
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """A session that only reads; its transaction is rolled back on close."""
+        with self._sessions() as session:
+            yield session
+
+    @staticmethod
+    @contextmanager
+    def _refusing(message: str) -> Iterator[None]:
+        """Turn the database's refusal (a broken constraint) into a :class:`StoreError`."""
+        try:
+            yield
+        except IntegrityError as error:
+            logger.debug("Integrity error: %s", error.orig)
+            raise StoreError(message) from error
+
+
+def _same_seance(seance_id: int | None) -> Any:
+    """The condition that an attempt belongs to this séance (``None``: to none)."""
+    if seance_id is None:
+        return Attempt.seance_id.is_(None)
+    return Attempt.seance_id == seance_id
+
+
+def _record(record_type: type[RecordT], row: object) -> RecordT:
+    """Copy the attributes a record declares from an ORM row."""
+    names = [field.name for field in fields(record_type)]  # type: ignore[arg-type]
+    return record_type(**{name: getattr(row, name) for name in names})
+
+
+def _check_choice(label: str, value: str, allowed: tuple[str, ...]) -> None:
+    """Refuse a value outside its list, naming the allowed ones."""
+    if value not in allowed:
+        raise StoreError(f"{label} inconnu : « {value} » (attendu : {', '.join(allowed)}).")
+
+
+def _aware(name: str, moment: datetime | None) -> datetime:
+    """A timezone-aware time, now if ``None``; a naive one is refused."""
+    if moment is None:
+        return utc_now()
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise StoreError(f"{name} doit porter un fuseau horaire (naïf : {moment.isoformat()}).")
+    return moment
