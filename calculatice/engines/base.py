@@ -257,7 +257,9 @@ class Engine:
 
 
 def _identity(question: Question) -> tuple[str, str, str]:
-    return (question.prompt, question.flash_text, question.svg or "")
+    # Choices and layout count too: "Coche les multiples de 4." differs by its choices.
+    shown = "\n".join(question.choices) + repr(question.layout)
+    return (question.prompt + shown, question.flash_text, question.svg or "")
 
 
 _REGISTRY: dict[str, Engine] = {}
