@@ -17,7 +17,10 @@ import click
 
 from calculatice.catalogue import LEVELS, THEMES, Bank, Exercise, exercise_files, load_bank
 from calculatice.engines.base import Kind, Question, all_engines, get_engine
+from calculatice.environment import configure_environment
 from calculatice.errors import CalculaticeError
+from calculatice.options import validate_options
+from calculatice.web.settings import PUPIL_NOTEBOOK, ServeSettings
 
 
 def _bank_option(function):
@@ -191,5 +194,150 @@ def _bounds(spec: dict[str, Any]) -> str:
 def _load(bank_folder: Path | None) -> Bank:
     loaded = load_bank(bank_folder)
     if not exercise_files(loaded.folder):
-        raise click.ClickException(f"Aucun exercice trouvé dans {loaded.folder}.")
+        raise CalculaticeError(f"Aucun exercice trouvé dans {loaded.folder}.")
     return loaded
+
+
+def _options_from_settings(model):
+    """Click options generated from a settings model: declared once, with their French help."""
+
+    def decorate(function):
+        for name, field in reversed(list(model.model_fields.items())):
+            flag = "--" + name.replace("_", "-")
+            kind = field.annotation if field.annotation in (int, float, str) else str
+            if field.annotation is Path:
+                kind = click.Path(path_type=Path)
+            function = click.option(
+                flag,
+                name,
+                type=kind,
+                default=field.default,
+                show_default=True,
+                help=field.description,
+            )(function)
+        return function
+
+    return decorate
+
+
+@main.command("serve")
+@_options_from_settings(ServeSettings)
+@_bank_option
+@click.option("--db", "db_url", default=None, help="Base de données (URL SQLAlchemy).")
+@click.option("--no-demo", is_flag=True, help="Ne pas créer les données de démonstration.")
+def serve_command(bank_folder: Path | None, db_url: str | None, no_demo: bool, **values) -> None:
+    """Démarrer le serveur des pages élèves (Voilà) sur cette machine."""
+    from calculatice.demo import ensure_demo
+    from calculatice.seances import format_code
+    from calculatice.store import open_store
+    from calculatice.web.server import serve
+
+    settings = validate_options(ServeSettings, values)
+    configure_environment(bank_folder, db_url)
+    store = open_store()
+    if not no_demo:
+        demo = ensure_demo(store, load_bank())
+        click.echo(f"Séance de démonstration : code {format_code(demo.seance_code)}")
+    store.close()
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"Page élève : {base}/voila/render/{PUPIL_NOTEBOOK}")
+    click.echo("Arrêt : Ctrl-C.")
+    serve(settings)
+
+
+@main.group("class", cls=_FriendlyGroup)
+@click.option("--db", "db_url", default=None, help="Base de données (URL SQLAlchemy).")
+@click.pass_context
+def classroom_group(ctx: click.Context, db_url: str | None) -> None:
+    """Les classes : les lister, en ajouter."""
+    ctx.obj = {"db_url": db_url}
+
+
+@classroom_group.command("list")
+@click.pass_obj
+def classroom_list(context: dict) -> None:
+    """Lister les classes et leur numéro."""
+    from calculatice.store import open_store
+
+    with open_store(context["db_url"]) as store:
+        for room in store.classrooms():
+            click.echo(f"{room.id:>5}  {room.level:<4} {room.name}")
+
+
+@classroom_group.command("add")
+@click.argument("name")
+@click.option("--level", type=click.Choice(LEVELS), required=True, help="Niveau de la classe.")
+@click.option("--school", "school_code", required=True, help="Code (UAI) de l'école.")
+@click.option("--school-name", default=None, help="Nom de l'école, si elle est nouvelle.")
+@click.option("--district", default="", help="Circonscription, si l'école est nouvelle.")
+@click.option(
+    "--sector",
+    type=click.Choice(["public", "rep", "rep_plus", "private"]),
+    default="public",
+    help="Secteur, si l'école est nouvelle.",
+)
+@click.pass_obj
+def classroom_add(
+    context: dict,
+    name: str,
+    level: str,
+    school_code: str,
+    school_name: str | None,
+    district: str,
+    sector: str,
+) -> None:
+    """Ajouter une classe à une école (créée si elle n'existe pas)."""
+    from calculatice.store import open_store
+
+    with open_store(context["db_url"]) as store:
+        school = store.school_by_code(school_code)
+        if school is None:
+            school = store.add_school(
+                school_code, school_name or school_code, district=district, sector=sector
+            )
+        room = store.add_classroom(school.id, name, level)
+    click.echo(f"Classe {room.id} : {room.name} ({room.level})")
+
+
+@main.group(cls=_FriendlyGroup)
+def seance() -> None:
+    """Les séances : des exercices de la banque, dans l'ordre, sous un code."""
+
+
+@seance.command("create")
+@_bank_option
+@click.option("--db", "db_url", default=None, help="Base de données (URL SQLAlchemy).")
+@click.option("--class", "classroom", required=True, help="Numéro ou nom de la classe.")
+@click.option("--title", default="Séance", show_default=True, help="Titre de la séance.")
+@click.option(
+    "--exercise",
+    "specs",
+    multiple=True,
+    required=True,
+    help="ID[:option=valeur...], par exemple ce2-toutes-les-tables:questions=5 ; répétable.",
+)
+def seance_create(
+    bank_folder: Path | None, db_url: str | None, classroom: str, title: str, specs: tuple[str, ...]
+) -> None:
+    """Créer une séance pour une classe et afficher son code."""
+    from calculatice.seances import create_seance, format_code, parse_item
+    from calculatice.store import open_store
+
+    items = [parse_item(spec) for spec in specs]
+    bank_loaded = _load(bank_folder)
+    with open_store(db_url) as store:
+        room = _find_classroom(store, classroom)
+        created = create_seance(store, bank_loaded, title, items, room.id)
+    click.echo(format_code(created.code))
+    click.echo(f"{len(created.exercises)} exercice(s) pour {room.name}.", err=True)
+
+
+def _find_classroom(store, wanted: str):
+    rooms = store.classrooms()
+    matches = [room for room in rooms if str(room.id) == wanted or room.name == wanted]
+    if len(matches) != 1:
+        found = "aucune classe" if not matches else f"{len(matches)} classes"
+        raise CalculaticeError(
+            f"« {wanted} » désigne {found} ; voir « calculatice class list »."
+        )
+    return matches[0]

@@ -26,7 +26,7 @@ from calculatice.store.records import (
     SeanceRecord,
     TeacherRecord,
 )
-from calculatice.store.store import Store, open_store
+from calculatice.store.store import Store, connect_store, open_store
 
 __all__ = [
     "LEVELS",
@@ -43,6 +43,7 @@ __all__ = [
     "Store",
     "TeacherRecord",
     "alembic_config",
+    "connect_store",
     "create_store_engine",
     "current_revision",
     "default_url",

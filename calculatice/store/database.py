@@ -12,18 +12,20 @@ import logging
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
 from calculatice.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported inside the functions that migrate: a pupil's kernel only
+# reads and writes rows, and each megabyte of a kernel counts thirty times a class.
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +138,8 @@ def alembic_config(url: str | URL | None = None) -> Config:
     The URL is only used when Alembic's command line is run on this
     configuration; :func:`upgrade` hands Alembic a connection instead.
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_migrations_folder()))
     # Alembic interpolates %-signs in its options; a password may contain some.
@@ -151,6 +155,9 @@ def _migrations_folder() -> Path:
 
 def head_revision() -> str | None:
     """The newest schema revision that the shipped migrations know."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", str(_migrations_folder()))
     return ScriptDirectory.from_config(config).get_current_head()
@@ -158,6 +165,8 @@ def head_revision() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision of the database behind ``engine``; ``None`` when not migrated."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -179,6 +188,9 @@ def upgrade(url: str | URL | None = None) -> str | None:
     str or None
         The revision the database is at afterwards.
     """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     parsed = parse_url(url)
     config = alembic_config(parsed)
     engine = create_store_engine(parsed, migrating=True)

@@ -74,6 +74,15 @@ def open_store(url: str | URL | None = None) -> Store:
     return store
 
 
+def connect_store(url: str | URL | None = None) -> Store:
+    """Open the results store without migrating it, for processes started after the server.
+
+    A pupil page's kernel uses this: the server upgraded the schema when it
+    started, and Alembic would only add to the kernel's memory.
+    """
+    return Store(create_store_engine(parse_url(url)))
+
+
 class Store:
     """Reads and writes schools, classes, pupils, séances, attempts and answers.
 
@@ -115,6 +124,20 @@ class Store:
         with self._refusing(f"Une école a déjà le code « {code} »."), self._writing() as session:
             session.add(school)
         return _record(SchoolRecord, school)
+
+    def school_by_code(self, code: str) -> SchoolRecord | None:
+        """The school with this official code, or ``None``."""
+        with self._reading() as session:
+            school = session.scalars(select(School).where(School.code == code)).first()
+            return None if school is None else _record(SchoolRecord, school)
+
+    def classrooms(self, school_id: int | None = None) -> list[ClassroomRecord]:
+        """Every class, or those of one school, in the order they were added."""
+        query = select(Classroom).order_by(Classroom.id)
+        if school_id is not None:
+            query = query.where(Classroom.school_id == school_id)
+        with self._reading() as session:
+            return [_record(ClassroomRecord, classroom) for classroom in session.scalars(query)]
 
     def add_classroom(
         self, school_id: int, name: str, level: str, *, code: str | None = None
@@ -223,6 +246,12 @@ class Store:
         with self._refusing(refusal), self._writing() as session:
             session.add(seance)
         return _record(SeanceRecord, seance)
+
+    def seances_of(self, classroom_id: int) -> list[SeanceRecord]:
+        """The séances made for a class, oldest first."""
+        query = select(Seance).where(Seance.classroom_id == classroom_id).order_by(Seance.id)
+        with self._reading() as session:
+            return [_record(SeanceRecord, seance) for seance in session.scalars(query)]
 
     def seance_by_code(self, code: str) -> SeanceRecord | None:
         """The séance with exactly this code, or ``None``."""

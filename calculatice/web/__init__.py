@@ -1,0 +1,1 @@
+"""The web side: the Voilà server and its own HTTP handlers."""

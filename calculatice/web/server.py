@@ -1,0 +1,126 @@
+"""``calculatice serve``: Voilà, set up for a class of pupils on one machine.
+
+The pupil page is published by Voilà with a preheated kernel pool sized to a
+class, culling always on, no code and no traceback on pages, no template or
+theme switch from the URL, and a page template that asks no third party for
+anything. Our own HTTP handlers (health, home) are added to the same server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from tornado import web
+from traitlets.config import Config
+from voila.app import Voila
+
+from calculatice.web.settings import PUPIL_NOTEBOOK, ServeSettings
+
+log = logging.getLogger(__name__)
+
+PACKAGE = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE / "share"
+PAGE_EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "anywidget"]
+"""The only front-end extensions a page loads: the rest only weighs on pupils' pages."""
+
+
+def voila_config(settings: ServeSettings) -> Config:
+    """The Voilà and Jupyter configuration that the settings stand for."""
+    config = Config()
+    configuration = config.VoilaConfiguration
+    configuration.template = "calculatice"
+    configuration.allow_template_override = "NO"
+    configuration.allow_theme_override = "NO"
+    configuration.show_tracebacks = False
+    configuration.strip_sources = True
+    configuration.extension_allowlist = PAGE_EXTENSIONS
+    configuration.preheat_kernel = settings.pool_size > 0
+    configuration.default_pool_size = settings.pool_size
+
+    config.VoilaKernelManager.fill_delay = settings.fill_delay
+    config.VoilaKernelManager.kernel_pools_config = {
+        "default": {"pool_size": 0},
+        PUPIL_NOTEBOOK: {"pool_size": settings.pool_size},
+    }
+    # Only the pupil page is preheated; a teacher page gets a kernel on demand.
+    config.VoilaKernelManager.preheat_denylist = [r"^(?!eleve\.ipynb$).*"]
+    config.MappingKernelManager.cull_idle_timeout = settings.cull_idle_seconds
+    config.MappingKernelManager.cull_interval = 60
+    config.MappingKernelManager.cull_connected = False
+    # Kernels started together collide on TCP ports; ipc sockets don't (VOILA.md).
+    config.KernelManager.transport = "ipc"
+    # Under load the executor waits longer than 4 s for a cell's output.
+    config.VoilaExecutor.iopub_timeout = 60
+    config.VoilaExecutor.cell_error_instruction = "Voir le journal du serveur."
+    config.Voila.ip = settings.host
+    config.Voila.port = settings.port
+    config.Voila.port_retries = 0
+    config.Voila.open_browser = False
+    # A closing tab must be able to shut its kernel down (voila issue 1458); the pupil
+    # page has no login and no action a forged cross-site request could abuse.
+    config.Voila.tornado_settings = {"disable_check_xsrf": True}
+    return config
+
+
+class HomeHandler(web.RequestHandler):
+    """``/``: straight to the pupil page, rather than a list of notebooks."""
+
+    def get(self) -> None:
+        self.redirect(f"{self.settings.get('base_url', '/')}voila/render/{PUPIL_NOTEBOOK}")
+
+
+class HealthHandler(web.RequestHandler):
+    """``/calculatice/health``: a cheap answer for load balancers and tests."""
+
+    def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"status": "ok"})
+
+
+class CalculaticeVoila(Voila):
+    """Voilà with calcul@TICE's own handlers in front of its own."""
+
+    name = "calculatice-serve"
+
+    def init_handlers(self) -> list[Any]:
+        base = self.server_url.rstrip("/")
+        ours = [
+            (rf"{base}/", HomeHandler),
+            (rf"{base}/calculatice/health", HealthHandler),
+        ]
+        return ours + super().init_handlers()
+
+
+def prepare_environment(settings: ServeSettings) -> None:
+    """Point Jupyter at our templates and a private state folder, before Voilà starts.
+
+    Kernels inherit this environment, so the pupil page finds the same database
+    and bank as the command.
+    """
+    state = settings.state_dir.resolve()
+    for sub in ("runtime", "config", "data", "ipython"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(state / "runtime")
+    os.environ["JUPYTER_CONFIG_DIR"] = str(state / "config")
+    os.environ["JUPYTER_DATA_DIR"] = str(state / "data")
+    os.environ["IPYTHONDIR"] = str(state / "ipython")
+    existing = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), existing]))
+
+
+def serve(settings: ServeSettings) -> None:
+    """Start the server and block until it is stopped (SIGTERM or Ctrl-C)."""
+    prepare_environment(settings)
+    app = CalculaticeVoila(config=voila_config(settings))
+    app.initialize([str(settings.dashboards.resolve())])
+    log.info(
+        "Serving %s on http://%s:%d/ with %d preheated kernels",
+        settings.dashboards,
+        settings.host,
+        settings.port,
+        settings.pool_size,
+    )
+    app.start()
