@@ -223,9 +223,11 @@ class Answer(Base):
     attempt_number: Mapped[int] = mapped_column(Integer)
     question_shown: Mapped[str] = mapped_column(Text)
     expected: Mapped[str] = mapped_column(Text)
-    typed: Mapped[str] = mapped_column(Text)
+    # None: nothing was sent (a time-out the server noticed itself).
+    typed: Mapped[str | None] = mapped_column(Text)
     read_as: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(16))
-    response_ms: Mapped[int] = mapped_column(Integer)
+    # None: the question was never shown (the exercise's timer ended first).
+    response_ms: Mapped[int | None] = mapped_column(Integer)
     answered_at: Mapped[datetime] = mapped_column(default=utc_now)
     client_key: Mapped[str | None] = mapped_column(String(64))

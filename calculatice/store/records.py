@@ -99,10 +99,10 @@ class AnswerRecord:
     attempt_number: int
     question_shown: str
     expected: str
-    typed: str
+    typed: str | None
     read_as: str
     outcome: str
-    response_ms: int
+    response_ms: int | None
     answered_at: datetime
     client_key: str | None
 

@@ -327,10 +327,10 @@ class Store:
         attempt_number: int,
         question_shown: str,
         expected: str,
-        typed: str,
+        typed: str | None,
         read_as: str,
         outcome: str,
-        response_ms: int,
+        response_ms: int | None,
         answered_at: datetime | None = None,
         client_key: str | None = None,
     ) -> int:
@@ -345,13 +345,15 @@ class Store:
         question_shown, expected
             The question as the pupil saw it and the expected answer, as text.
         typed
-            What the pupil typed, verbatim: it is never trimmed nor normalised.
+            What the pupil typed, verbatim: it is never trimmed nor normalised;
+            ``None`` when nothing was sent (a time-out noticed by the server).
         read_as
             The value it was read as, written back (empty when unreadable).
         outcome
             ``right``, ``wrong``, ``empty`` or ``timeout``.
         response_ms
-            Time from the question shown to the answer given, in milliseconds.
+            Time from the question shown to the answer given, in milliseconds;
+            ``None`` when the question was never shown (not reached).
         answered_at
             Timezone-aware time of the answer; now by default.
         client_key

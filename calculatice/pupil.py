@@ -1,0 +1,228 @@
+"""The pupil page's back end: join a séance with its code and a first name, then play it.
+
+:class:`PupilGateway` speaks the player's protocol with one more screen in
+front, ``join``. Every answer goes to the store as it is given
+(:class:`StoreRecorder`); a pupil who reloads the page and joins again with
+the same name is put back where they were, from the answers in the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from calculatice.catalogue import Bank, Exercise, load_bank
+from calculatice.engines.base import Question
+from calculatice.errors import CalculaticeError
+from calculatice.player.session import AnswerRecord, PlayerSession
+from calculatice.scoring import Result
+from calculatice.seances import Seance, SeanceError, open_seance
+
+log = logging.getLogger(__name__)
+
+NNBSP = "\u202f"
+NAME_MAX = 40
+# Letters of any alphabet, joined by single spaces, hyphens or apostrophes.
+_NAME = re.compile(r"^[^\W\d_]+(?:[ \-'’][^\W\d_]+)*$")
+_PAIR = re.compile(r"\s+(?:et|&)\s+", re.IGNORECASE)
+
+JOIN_PROBLEMS = {
+    "code": f"Ce code ne correspond à aucune séance{NNBSP}: vérifie-le avec ton enseignant.",
+    "name_empty": f"Écris ton prénom (ou vos deux prénoms{NNBSP}: «{NNBSP}Léa et Tom{NNBSP}»).",
+    "name_long": f"Ce prénom est trop long{NNBSP}: {NAME_MAX} lettres au plus.",
+    "name_chars": "Écris seulement ton prénom, avec des lettres (pas de chiffres ni de signes).",
+    "closed": "Cette séance n'est pas ouverte aux élèves.",
+    "broken": f"Cette séance ne peut pas démarrer{NNBSP}: préviens ton enseignant.",
+    "internal": f"Un problème est survenu{NNBSP}: recharge la page.",
+}
+
+
+def clean_name(typed: Any) -> tuple[str, bool]:
+    """A first name (or two, for a pair) as typed, tidied; raises ``ValueError`` with a key.
+
+    Returns the name to show and whether it names a pair (« Léa et Tom »).
+    The error's argument is a key of :data:`JOIN_PROBLEMS`.
+    """
+    name = " ".join(str(typed or "").split())
+    if not name:
+        raise ValueError("name_empty")
+    if len(name) > NAME_MAX:
+        raise ValueError("name_long")
+    parts = _PAIR.split(name)
+    if not all(_NAME.match(part) for part in parts):
+        raise ValueError("name_chars")
+    return " et ".join(parts), len(parts) > 1
+
+
+class StoreRecorder:
+    """Writes what a :class:`PlayerSession` tells into the store, one commit per event."""
+
+    def __init__(self, store, pupil_id: int, seance: Seance, seed: str) -> None:
+        self._store = store
+        self._pupil_id = pupil_id
+        self._seance = seance
+        self._seed = seed
+        self._attempt_by_position: dict[int, int] = {}
+        self._runs: dict[int, int] = {}
+
+    def restore(self, attempts: Sequence[Any]) -> None:
+        """Continue after a reload: later answers go to the latest attempt of each exercise."""
+        for attempt in attempts:
+            self._attempt_by_position[attempt.position] = attempt.id
+            self._runs[attempt.position] = self._runs.get(attempt.position, 0) + 1
+
+    def exercise_started(
+        self, position: int, exercise: Exercise, questions: Sequence[Question]
+    ) -> None:
+        run = self._runs.get(position, 0) + 1
+        self._runs[position] = run
+        seed = f"{self._seed}/{position}" + (f"/{run}" if run > 1 else "")
+        self._attempt_by_position[position] = self._store.start_attempt(
+            self._pupil_id,
+            exercise.id,
+            seed=seed,
+            total=len(questions),
+            options=exercise.option_values(),
+            seance_id=self._seance.id,
+            position=position,
+        )
+
+    def answer_given(self, position: int, record: AnswerRecord) -> None:
+        self._store.record_answer(
+            self._attempt_by_position[position],
+            question_index=record.question_index,
+            attempt_number=record.attempt_number,
+            question_shown=record.question_shown,
+            expected=record.expected,
+            typed=record.typed,
+            read_as=record.read_as,
+            outcome=record.outcome,
+            response_ms=record.response_ms,
+            client_key=record.client_key,
+        )
+
+    def exercise_finished(self, position: int, result: Result) -> None:
+        self._store.finish_attempt(
+            self._attempt_by_position[position],
+            score=result.score,
+            total=result.total,
+            duration_ms=round(result.seconds * 1000),
+        )
+
+
+def stored_answers(store, pupil_id: int, seance_id: int) -> tuple[list[Any], list[AnswerRecord]]:
+    """The pupil's attempts at a séance and their answers, as the player records them."""
+    attempts = store.attempts_of(pupil_id, seance_id)
+    records: list[AnswerRecord] = []
+    runs: dict[int, int] = {}
+    for attempt in attempts:
+        runs[attempt.position] = runs.get(attempt.position, 0) + 1
+        for answer in store.answers_of(attempt.id):
+            records.append(
+                AnswerRecord(
+                    position=attempt.position,
+                    question_index=answer.question_index,
+                    attempt_number=answer.attempt_number,
+                    question_shown=answer.question_shown,
+                    expected=answer.expected,
+                    typed=answer.typed,
+                    read_as=answer.read_as,
+                    outcome=answer.outcome,
+                    response_ms=answer.response_ms,
+                    client_key=answer.client_key,
+                    play=runs[attempt.position],
+                    timer=answer.outcome == "timeout",
+                )
+            )
+    return attempts, records
+
+
+class PupilGateway:
+    """The pupil page's whole protocol: ``join`` first, then the player's messages.
+
+    Never raises from :meth:`handle`: problems become a French ``error`` on
+    the current screen, and are logged.
+    """
+
+    def __init__(
+        self,
+        store_factory: Callable[[], Any],
+        bank_loader: Callable[[], Bank] = load_bank,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store_factory = store_factory
+        self._bank_loader = bank_loader
+        self._clock = clock
+        self._store = None
+        self._session: PlayerSession | None = None
+        self.pupil_name = ""
+        self.seance_title = ""
+
+    def handle(self, message: Any) -> dict[str, Any]:
+        """Answer one message from the browser with the screen to draw."""
+        try:
+            if isinstance(message, dict) and message.get("type") == "join":
+                return self._join(message)
+            if self._session is None:
+                return self._join_screen()
+            reply = self._session.handle(message)
+            return {**reply, "who": self._who()}
+        except Exception:
+            log.exception("Pupil page failed on %r", message)
+            screen = self._session.screen if self._session is not None else "join"
+            return {"screen": screen, "error": JOIN_PROBLEMS["internal"]}
+
+    def _join_screen(self, problem: str | None = None, field: str | None = None) -> dict:
+        reply: dict[str, Any] = {"screen": "join"}
+        if problem is not None:
+            reply["error"] = JOIN_PROBLEMS[problem]
+            reply["field"] = field
+        return reply
+
+    def _join(self, message: dict) -> dict[str, Any]:
+        try:
+            name, is_pair = clean_name(message.get("name"))
+        except ValueError as problem:
+            return self._join_screen(str(problem), "name")
+        store = self._open_store()
+        try:
+            seance = open_seance(store, self._bank_loader(), str(message.get("code") or ""))
+        except (SeanceError, CalculaticeError):
+            log.exception("Séance %r cannot be built", message.get("code"))
+            return self._join_screen("broken", "code")
+        if seance is None:
+            return self._join_screen("code", "code")
+        if seance.classroom_id is None:
+            return self._join_screen("closed", "code")
+        pupil = self._find_or_add_pupil(store, seance.classroom_id, name, is_pair)
+        self._session = self._resume(store, seance, pupil.id)
+        self.pupil_name, self.seance_title = pupil.display_name, seance.title
+        log.info("Pupil %s joined séance %s", pupil.id, seance.code)
+        return {**self._session.handle({"type": "state"}), "who": self._who()}
+
+    def _who(self) -> dict[str, str]:
+        # Shown with textContent by the page: a name is never markup.
+        return {"name": self.pupil_name, "seance": self.seance_title}
+
+    def _open_store(self):
+        if self._store is None:
+            self._store = self._store_factory()
+        return self._store
+
+    @staticmethod
+    def _find_or_add_pupil(store, classroom_id: int, name: str, is_pair: bool):
+        wanted = name.casefold()
+        for pupil in store.pupils_of(classroom_id):
+            if pupil.display_name.casefold() == wanted:
+                return pupil
+        return store.add_pupil(classroom_id, name, is_pair=is_pair)
+
+    def _resume(self, store, seance: Seance, pupil_id: int) -> PlayerSession:
+        seed = f"{seance.code}/{pupil_id}"
+        recorder = StoreRecorder(store, pupil_id, seance, seed)
+        attempts, records = stored_answers(store, pupil_id, seance.id)
+        recorder.restore(attempts)
+        return PlayerSession.resume(seance.exercises, seed, recorder, records, self._clock)
