@@ -348,3 +348,96 @@ def load_bank(folder: Path | None = None) -> Bank:
             "Rejected exercise file %s: %s: %s", problem.path, problem.field, problem.reason
         )
     return Bank(folder, exercises, tuple(problems))
+
+
+def exercise_document(exercise: Exercise) -> dict[str, Any]:
+    """The exercise as its YAML file holds it: only options that differ from the defaults."""
+    defaults = {
+        **get_engine(exercise.engine).options().model_dump(mode="json"),
+        **CommonOptions().model_dump(mode="json"),
+    }
+    options = {
+        name: value
+        for name, value in exercise.option_values().items()
+        if defaults.get(name) != value
+    }
+    document: dict[str, Any] = {
+        "id": exercise.id,
+        "title": exercise.title,
+        "levels": list(exercise.levels),
+        "theme": exercise.theme,
+        "engine": exercise.engine,
+    }
+    if exercise.instructions:
+        document["instructions"] = exercise.instructions
+    document["options"] = options
+    return document
+
+
+def write_exercise(exercise: Exercise, folder: Path, *, overwrite: bool = False) -> Path:
+    """Write an exercise to ``folder/<theme>/<id>.yaml`` and check the file as the bank would.
+
+    An existing file is kept unless ``overwrite`` is set (:class:`BankError`
+    says so). The written file is checked again; a file that would not load
+    is removed and the problem raised.
+    """
+    from ruamel.yaml import YAML
+
+    path = Path(folder) / exercise.theme / f"{exercise.id}.yaml"
+    if path.exists() and not overwrite:
+        raise BankError(
+            str(path),
+            "id",
+            "un exercice porte déjà cet identifiant : le remplacer ou en changer",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = YAML()
+    writer.default_flow_style = False
+    writer.allow_unicode = True
+    with path.open("w", encoding="utf-8") as stream:
+        writer.dump(exercise_document(exercise), stream)
+    problems = check_file(path)
+    if problems:
+        path.unlink()
+        raise problems[0]
+    log.info("Exercise %s written to %s", exercise.id, path)
+    return path
+
+
+def new_exercise(
+    exercise_id: str,
+    title: str,
+    levels: Iterable[str],
+    theme: str,
+    engine: str,
+    options: Mapping[str, Any],
+    instructions: str = "",
+) -> Exercise:
+    """Build an exercise from its parts, validated as a bank file would be.
+
+    ``options`` may use calcul@TICE's names (``totalQuestion``, ``tempsExo``…).
+    Raises :class:`BankError` (with no path yet) naming the field at fault.
+    """
+    from calculatice.options import import_calculatice_options
+
+    document = {
+        "id": exercise_id,
+        "title": title,
+        "levels": list(levels),
+        "theme": theme,
+        "engine": engine,
+        "instructions": instructions,
+    }
+    where = Path(theme) / f"{exercise_id}.yaml"
+    problems = [
+        BankError("", name, reason) for name, reason in _structure_problems(where, document)
+    ]
+    if problems:
+        raise problems[0]
+    try:
+        common, engine_options = import_calculatice_options(dict(options))
+    except OptionsError as error:
+        name, reason = error.problems[0]
+        raise BankError("", f"options.{name}" if name else "options", reason) from None
+    document["options"] = {**engine_options, **common.model_dump(mode="json")}
+    return _parse(where, document)

@@ -337,7 +337,40 @@ def _find_classroom(store, wanted: str):
     matches = [room for room in rooms if str(room.id) == wanted or room.name == wanted]
     if len(matches) != 1:
         found = "aucune classe" if not matches else f"{len(matches)} classes"
-        raise CalculaticeError(
-            f"« {wanted} » désigne {found} ; voir « calculatice class list »."
-        )
+        raise CalculaticeError(f"« {wanted} » désigne {found} ; voir « calculatice class list ».")
     return matches[0]
+
+
+@bank.command("import")
+@_bank_option
+@click.argument("option_file", type=click.File("r", encoding="utf-8"))
+@click.option("--id", "exercise_id", required=True, help="Identifiant du nouvel exercice.")
+@click.option("--title", required=True, help="Titre en français.")
+@click.option("--level", "levels", multiple=True, required=True, type=click.Choice(LEVELS))
+@click.option("--theme", required=True, type=click.Choice(list(THEMES)))
+@click.option("--engine", required=True, help="Moteur (voir « calculatice engines list »).")
+@click.option("--instructions", default="", help="Consigne pour l'élève.")
+@click.option("--replace", is_flag=True, help="Remplacer un exercice du même identifiant.")
+def bank_import(
+    bank_folder: Path | None,
+    option_file,
+    exercise_id: str,
+    title: str,
+    levels: tuple[str, ...],
+    theme: str,
+    engine: str,
+    instructions: str,
+    replace: bool,
+) -> None:
+    """Ajouter à la banque un exercice décrit par un objet d'options calcul@TICE (JSON)."""
+    from calculatice.catalogue import default_bank_folder, new_exercise, write_exercise
+
+    try:
+        option_object = json.load(option_file)
+    except json.JSONDecodeError as error:
+        raise CalculaticeError(f"JSON illisible, ligne {error.lineno} : {error.msg}") from None
+    if not isinstance(option_object, dict):
+        raise CalculaticeError("Le fichier doit contenir un objet d'options { … }.")
+    exercise = new_exercise(exercise_id, title, levels, theme, engine, option_object, instructions)
+    path = write_exercise(exercise, bank_folder or default_bank_folder(), overwrite=replace)
+    click.echo(f"Exercice écrit : {path}")

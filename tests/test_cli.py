@@ -88,3 +88,69 @@ def test_installed_command_runs(bank_copy: Path) -> None:
     command = [sys.executable, "-m", "calculatice", "bank", "check", "--bank", str(bank_copy)]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stderr
+
+
+def test_a_calculatice_option_object_is_imported_into_the_bank(
+    runner: CliRunner, bank_copy: Path, tmp_path: Path
+) -> None:
+    options = tmp_path / "options.json"
+    options.write_text(
+        json.dumps({"totalQuestion": 5, "totalEssai": 1, "tempsExo": 60, "tables": "6;7"}),
+        encoding="utf-8",
+    )
+    command = [
+        "bank",
+        "import",
+        "--bank",
+        str(bank_copy),
+        str(options),
+        "--id",
+        "cm1-t67",
+        "--title",
+        "Tables de 6 et 7",
+        "--level",
+        "CM1",
+        "--theme",
+        "multiplication",
+        "--engine",
+        "multiplication_facts",
+    ]
+    assert runner.invoke(main, command).exit_code == 0
+    written = bank_copy / "multiplication" / "cm1-t67.yaml"
+    assert "exercise_seconds: 60" in written.read_text(encoding="utf-8")
+    listed = runner.invoke(main, ["bank", "list", "--bank", str(bank_copy), "--json"])
+    assert "cm1-t67" in {exercise["id"] for exercise in json.loads(listed.stdout)}
+
+    again = runner.invoke(main, command)
+    assert again.exit_code == 1
+    assert "déjà cet identifiant" in again.output
+
+
+def test_an_import_with_a_bad_option_names_it(
+    runner: CliRunner, bank_copy: Path, tmp_path: Path
+) -> None:
+    options = tmp_path / "options.json"
+    options.write_text(json.dumps({"totalQuestion": 0}), encoding="utf-8")
+    result = runner.invoke(
+        main,
+        [
+            "bank",
+            "import",
+            "--bank",
+            str(bank_copy),
+            str(options),
+            "--id",
+            "cm1-x",
+            "--title",
+            "X",
+            "--level",
+            "CM1",
+            "--theme",
+            "multiplication",
+            "--engine",
+            "multiplication_facts",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "options.questions" in result.output
+    assert not (bank_copy / "multiplication" / "cm1-x.yaml").exists()
