@@ -161,6 +161,11 @@ class PupilGateway:
         self.pupil_name = ""
         self.seance_title = ""
 
+    @property
+    def screen(self) -> str:
+        """The screen the pupil is on: ``join`` until a séance is joined."""
+        return self._session.screen if self._session is not None else "join"
+
     def handle(self, message: Any) -> dict[str, Any]:
         """Answer one message from the browser with the screen to draw."""
         try:
@@ -172,8 +177,7 @@ class PupilGateway:
             return {**reply, "who": self._who()}
         except Exception:
             log.exception("Pupil page failed on %r", message)
-            screen = self._session.screen if self._session is not None else "join"
-            return {"screen": screen, "error": JOIN_PROBLEMS["internal"]}
+            return {"screen": self.screen, "error": JOIN_PROBLEMS["internal"]}
 
     def _join_screen(self, problem: str | None = None, field: str | None = None) -> dict:
         reply: dict[str, Any] = {"screen": "join"}
@@ -226,3 +230,17 @@ class PupilGateway:
         attempts, records = stored_answers(store, pupil_id, seance.id)
         recorder.restore(attempts)
         return PlayerSession.resume(seance.exercises, seed, recorder, records, self._clock)
+
+
+def pupil_page():
+    """The pupil page's one widget: the player, behind the join screen.
+
+    Meant for ``dashboards/eleve.ipynb``. The store is opened without
+    migrating (the server did) and only when a pupil joins, so a preheated
+    kernel waits with nothing open.
+    """
+    from calculatice.player.widget import PlayerWidget
+    from calculatice.store import connect_store
+
+    logging.basicConfig(level=logging.WARNING)
+    return PlayerWidget(PupilGateway(connect_store))

@@ -1,0 +1,130 @@
+"""A live ``calculatice serve`` on loopback and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from calculatice.store import Store, open_store
+
+PROJECT = Path(__file__).resolve().parents[2]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+]
+START_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running server: where it listens, its database, and the demo séance's code."""
+
+    url: str
+    db_url: str
+    demo_code: str
+    log: Path
+
+    def store(self) -> Store:
+        return open_store(self.db_url)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.fail("Debian's chromium is needed for the browser tests: apt-get install chromium")
+    return found
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``calculatice serve`` on a fresh SQLite file with its demo data, stopped at the end."""
+    folder = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    db_url = f"sqlite:///{folder / 'calculatice.sqlite'}"
+    log = folder / "server.log"
+    environment = {**os.environ, "CALCULATICE_DB_URL": db_url, "HOME": str(folder)}
+    command = [
+        sys.executable, "-m", "calculatice", "serve",
+        "--port", str(port), "--pool-size", "2", "--fill-delay", "0",
+        "--state-dir", str(folder / "state"),
+        "--dashboards", str(PROJECT / "dashboards"),
+        "--bank", str(PROJECT / "exercices"),
+    ]
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, cwd=folder, env=environment, stdout=output, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        demo_code = _wait_until_ready(process, url, log)
+        yield LiveServer(url, db_url, demo_code, log)
+    finally:
+        # Started in the background, Voilà ignores SIGINT: SIGTERM stops it.
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> str:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"calculatice serve stopped:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/calculatice/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"calculatice serve did not answer in time:\n{log.read_text()}")
+    for line in log.read_text().splitlines():
+        if "code " in line and "démonstration" in line:
+            return line.rsplit("code ", 1)[1].strip().replace("-", "")
+    pytest.fail(f"no demo code in the server's output:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium from Debian, launched once."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=_chromium(), headless=True, args=CHROMIUM_FLAGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page; navigated away at the end so its kernel is freed."""
+    context = browser.new_context(locale="fr-FR")
+    opened = context.new_page()
+    opened.set_default_timeout(60_000)
+    yield opened
+    opened.close(run_before_unload=True)
+    context.close()
