@@ -23,7 +23,11 @@ log = logging.getLogger(__name__)
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "share"
-PAGE_EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "anywidget"]
+PAGE_EXTENSIONS = [
+    "@voila-dashboards/widgets-manager8",
+    "@jupyter-widgets/jupyterlab-manager",
+    "anywidget",
+]
 """The only front-end extensions a page loads: the rest only weighs on pupils' pages."""
 
 
