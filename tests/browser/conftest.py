@@ -64,11 +64,22 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     log = folder / "server.log"
     environment = {**os.environ, "CALCULATICE_DB_URL": db_url, "HOME": str(folder)}
     command = [
-        sys.executable, "-m", "calculatice", "serve",
-        "--port", str(port), "--pool-size", "2", "--fill-delay", "0",
-        "--state-dir", str(folder / "state"),
-        "--dashboards", str(PROJECT / "dashboards"),
-        "--bank", str(PROJECT / "exercices"),
+        sys.executable,
+        "-m",
+        "calculatice",
+        "serve",
+        "--port",
+        str(port),
+        "--pool-size",
+        "2",
+        "--fill-delay",
+        "0",
+        "--state-dir",
+        str(folder / "state"),
+        "--dashboards",
+        str(PROJECT / "dashboards"),
+        "--bank",
+        str(PROJECT / "exercices"),
     ]
     with log.open("w") as output:
         process = subprocess.Popen(
