@@ -14,11 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Install, check the bank, list it and preview one exercise.
+# Install and start the product on an SQLite file with demo data (Ctrl-C stops it).
 run: install
 	$(BIN)/calculatice bank check
-	$(BIN)/calculatice bank list
-	$(BIN)/calculatice bank preview ce2-toutes-les-tables --seed 7
+	$(BIN)/calculatice serve
 
 lint: install
 	$(BIN)/ruff check .
