@@ -16,6 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from calculatice.catalogue import load_bank
+from calculatice.demo import DEMO_CLASS
+from calculatice.seances import create_seance, parse_item
 from calculatice.store import Store, open_store
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -40,6 +43,15 @@ class LiveServer:
 
     def store(self) -> Store:
         return open_store(self.db_url)
+
+    def new_seance(self, *specs: str, title: str = "Séance de test") -> str:
+        """A séance of the demo class made of ``EXERCISE_ID[:option=value...]``; its code."""
+        with self.store() as store:
+            [classroom] = [room for room in store.classrooms() if room.name == DEMO_CLASS]
+            items = [parse_item(spec) for spec in specs]
+            return create_seance(
+                store, load_bank(PROJECT / "exercices"), title, items, classroom.id
+            ).code
 
 
 def _free_port() -> int:

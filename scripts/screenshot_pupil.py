@@ -1,0 +1,152 @@
+"""Take the README's picture of the pupil page: a question with its feedback and correction.
+
+Starts ``calculatice serve`` on loopback with a throw-away SQLite database (as the
+browser tests do), makes a séance in the demo class, plays it in Debian's Chromium
+and writes ``docs/images/eleve.png``. Run it from the project folder::
+
+    .venv/bin/python scripts/screenshot_pupil.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import expect, sync_playwright
+
+from calculatice.catalogue import load_bank
+from calculatice.demo import DEMO_CLASS
+from calculatice.seances import create_seance, format_code, open_seance, parse_item
+from calculatice.store import open_store
+
+PROJECT = Path(__file__).resolve().parents[1]
+BANK = PROJECT / "exercices"
+OUTPUT = PROJECT / "docs" / "images" / "eleve.png"
+EXERCISE = "6e-multiplier-par-9-99-101:questions=8"
+PUPIL = "Léa"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(folder: Path, port: int, db_url: str) -> subprocess.Popen:
+    environment = {**os.environ, "CALCULATICE_DB_URL": db_url, "HOME": str(folder)}
+    command = [
+        sys.executable, "-m", "calculatice", "serve",
+        "--port", str(port), "--pool-size", "1", "--fill-delay", "0",
+        "--state-dir", str(folder / "state"),
+        "--dashboards", str(PROJECT / "dashboards"), "--bank", str(BANK),
+    ]  # fmt: skip
+    log = (folder / "server.log").open("w")
+    return subprocess.Popen(
+        command, cwd=folder, env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def wait_until_ready(process: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("calculatice serve stopped: see its log")
+        try:
+            if httpx.get(f"{url}/calculatice/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("calculatice serve did not answer in time")
+
+
+def new_seance(db_url: str) -> str:
+    with open_store(db_url) as store:
+        [classroom] = [room for room in store.classrooms() if room.name == DEMO_CLASS]
+        seance = create_seance(
+            store, load_bank(BANK), "Calcul malin", [parse_item(EXERCISE)], classroom.id
+        )
+        return seance.code
+
+
+def solutions_for(db_url: str, code: str) -> list[str]:
+    with open_store(db_url) as store:
+        seance = open_seance(store, load_bank(BANK), code)
+        pupil = store.find_pupil(seance.classroom_id, PUPIL)
+        questions = seance.exercises[0].questions(f"{seance.code}/{pupil.id}/0")
+        return [question.solution for question in questions]
+
+
+def take_picture(url: str, db_url: str, code: str) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_FLAGS
+        )
+        context = browser.new_context(
+            locale="fr-FR", viewport={"width": 820, "height": 360}, device_scale_factor=1
+        )
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        player = page.locator(".cq-player")
+        page.goto(f"{url}/")
+        expect(player).to_have_attribute("data-screen", "join", timeout=60_000)
+        page.get_by_test_id("code").fill(format_code(code))
+        page.get_by_test_id("name").fill(PUPIL)
+        page.get_by_test_id("join").click()
+        page.get_by_test_id("begin").click()
+        solutions = solutions_for(db_url, code)
+        feedback = page.get_by_test_id("feedback")
+        page.get_by_test_id("answer").fill(solutions[0])
+        page.get_by_test_id("validate").click()
+        expect(feedback).to_have_attribute("data-colour", "green")
+        page.get_by_test_id("next").click()
+        expect(player).to_have_attribute("data-screen", "question")
+        for colour in ("orange", "red"):
+            page.get_by_test_id("answer").fill("1 000")
+            page.get_by_test_id("validate").click()
+            expect(feedback).to_have_attribute("data-colour", colour)
+        page.get_by_test_id("correction").wait_for(state="visible")
+        OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUTPUT))
+        page.close(run_before_unload=True)
+        context.close()
+        browser.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="calculatice-screenshot-") as name:
+        folder = Path(name)
+        port = free_port()
+        db_url = f"sqlite:///{folder / 'calculatice.sqlite'}"
+        url = f"http://127.0.0.1:{port}"
+        process = start_server(folder, port, db_url)
+        try:
+            wait_until_ready(process, url)
+            take_picture(url, db_url, new_seance(db_url))
+        finally:
+            # Started in the background, Voilà ignores SIGINT: SIGTERM stops it.
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    print(f"Written {OUTPUT.relative_to(PROJECT)}")
+
+
+if __name__ == "__main__":
+    main()
