@@ -12,9 +12,10 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from calculatice.catalogue import Bank, Exercise, load_bank
+from calculatice.catalogue import Bank, Exercise, default_bank_folder, load_bank, load_exercise
 from calculatice.engines.base import Question
 from calculatice.errors import CalculaticeError
 from calculatice.player.session import AnswerRecord, PlayerSession
@@ -28,6 +29,7 @@ NAME_MAX = 40
 # Letters of any alphabet, joined by single spaces, hyphens or apostrophes.
 _NAME = re.compile(r"^[^\W\d_]+(?:[ \-'’][^\W\d_]+)*$")
 _PAIR = re.compile(r"\s+(?:et|&)\s+", re.IGNORECASE)
+_EXERCISE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 JOIN_PROBLEMS = {
     "code": f"Ce code ne correspond à aucune séance{NNBSP}: vérifie-le avec ton enseignant.",
@@ -55,6 +57,48 @@ def clean_name(typed: Any) -> tuple[str, bool]:
     if not all(_NAME.match(part) for part in parts):
         raise ValueError("name_chars")
     return " et ".join(parts), len(parts) > 1
+
+
+class ExerciseFiles:
+    """The bank read one exercise at a time, as a séance asks for them.
+
+    Loading the whole bank checks every file and draws sample questions from
+    each: about a second of CPU, paid by every pupil's kernel when the class
+    joins at once. A séance needs only its own exercises: each is read from
+    the file named after it (the bank requires ``<id>.yaml``) and checked as
+    the bank checks it. Anything else (no such file, two of them) is left to
+    the whole bank, so that the answer is always the bank's.
+
+    Parameters
+    ----------
+    folder
+        The bank folder; by default :func:`~calculatice.catalogue.default_bank_folder`.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else default_bank_folder()
+        self._exercises: dict[str, Exercise] = {}
+        self._bank: Bank | None = None
+
+    def get(self, exercise_id: str) -> Exercise:
+        """The exercise with this id, as :meth:`Bank.get` gives it."""
+        if exercise_id not in self._exercises:
+            self._exercises[exercise_id] = self._read(exercise_id)
+        return self._exercises[exercise_id]
+
+    def _read(self, exercise_id: str) -> Exercise:
+        found = (
+            sorted(self.folder.rglob(f"{exercise_id}.yaml"))
+            if _EXERCISE_ID.match(exercise_id)
+            else []
+        )
+        if len(found) == 1:
+            exercise = load_exercise(found[0])
+            if exercise.id == exercise_id:
+                return exercise
+        if self._bank is None:
+            self._bank = load_bank(self.folder)
+        return self._bank.get(exercise_id)
 
 
 class StoreRecorder:
@@ -150,7 +194,7 @@ class PupilGateway:
     def __init__(
         self,
         store_factory: Callable[[], Any],
-        bank_loader: Callable[[], Bank] = load_bank,
+        bank_loader: Callable[[], Bank | ExerciseFiles] = load_bank,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store_factory = store_factory
@@ -237,10 +281,16 @@ def pupil_page():
 
     Meant for ``dashboards/eleve.ipynb``. The store is opened without
     migrating (the server did) and only when a pupil joins, so a preheated
-    kernel waits with nothing open.
+    kernel waits with nothing open. Only the séance's exercises are read
+    (:class:`ExerciseFiles`), so that a class joining at once does not load
+    the whole bank thirty times over.
     """
+    from calculatice.numbers import write_number
     from calculatice.player.widget import PlayerWidget
     from calculatice.store import connect_store
 
     logging.basicConfig(level=logging.WARNING)
-    return PlayerWidget(PupilGateway(connect_store))
+    # Babel reads its French number data on first use: let the preheated kernel pay for it,
+    # not the join of a whole class at once.
+    write_number(1000)
+    return PlayerWidget(PupilGateway(connect_store, ExerciseFiles))

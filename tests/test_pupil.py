@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from calculatice.catalogue import Bank
+from calculatice.catalogue import Bank, load_bank
 from calculatice.demo import ensure_demo
-from calculatice.pupil import JOIN_PROBLEMS, PupilGateway, clean_name
+from calculatice.errors import UnknownExerciseError
+from calculatice.pupil import JOIN_PROBLEMS, ExerciseFiles, PupilGateway, clean_name
 from calculatice.seances import format_code, open_seance
 from calculatice.store import Store, open_store
 
@@ -38,6 +39,9 @@ def demo_code(store: Store, bank: Bank) -> str:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+BANK_FOLDER_FOR_FILES = Path(__file__).resolve().parent.parent / "exercices"
 
 
 def gateway_for(store: Store, bank: Bank, clock: FakeClock) -> PupilGateway:
@@ -172,3 +176,23 @@ def test_messages_before_joining_lead_back_to_the_join_screen(store, bank, clock
     gateway = gateway_for(store, bank, clock)
     assert gateway.handle({"type": "answer", "response": "3"})["screen"] == "join"
     assert gateway.handle("not even a dict")["screen"] == "join"
+
+
+def test_exercise_files_read_only_the_seance_exercises_and_match_the_bank(
+    store: Store, bank: Bank, demo_code: str
+) -> None:
+    files = ExerciseFiles(BANK_FOLDER_FOR_FILES)
+    seance = open_seance(store, files, demo_code)
+    expected = open_seance(store, bank, demo_code)
+    assert seance.exercises == expected.exercises
+    assert sorted(files._exercises) == sorted({e.id for e in expected.exercises})
+
+
+def test_exercise_files_refuse_what_the_bank_refuses(bank_copy: Path) -> None:
+    # The bank wants each exercise in a file named after its id.
+    original = next(bank_copy.rglob("cm1-un-tiers-de.yaml"))
+    original.rename(original.with_name("renamed.yaml"))
+    with pytest.raises(UnknownExerciseError):
+        load_bank(bank_copy).get("cm1-un-tiers-de")
+    with pytest.raises(UnknownExerciseError):
+        ExerciseFiles(bank_copy).get("cm1-un-tiers-de")
