@@ -122,3 +122,34 @@ def simulate_command(
     table = simulate(shape)
     write_table(table, output_path)
     click.echo(f"{len(table)} réponses simulées écrites dans {output_path}.")
+
+
+@click.command("report")
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Table de réponses anonymisée (CSV ou Parquet).",
+)
+@click.option("--rally", default=None, help="Rallye (par défaut : tous ceux de la table).")
+@click.option(
+    "--by",
+    type=click.Choice(["district", "level"]),
+    default="district",
+    show_default=True,
+    help="Un rapport par circonscription (district) ou par niveau (level).",
+)
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Dossier des rapports HTML.",
+)
+def report_command(input_path: Path, rally: str | None, by: str, output_dir: Path) -> None:
+    """Écrire un rapport HTML autonome par circonscription (ou niveau), sans données d'élève."""
+    from calculatice.analytics.district_reports import run_reports
+
+    written = run_reports(input_path, rally, by, output_dir)
+    click.echo(f"{len(written)} rapport(s) écrit(s) dans {output_dir}.")

@@ -108,7 +108,11 @@ class RaschFit:
 
 
 def fit_rasch(
-    scores: pd.DataFrame | np.ndarray, *, sd: float | None = None, weights=None
+    scores: pd.DataFrame | np.ndarray,
+    *,
+    sd: float | None = None,
+    weights=None,
+    tolerance: float = 1e-7,
 ) -> RaschFit:
     """Fit ``P(right) = 1/(1 + exp(−(θ − b)))`` with ``θ ~ N(0, sd²)`` by marginal ML.
 
@@ -125,6 +129,8 @@ def fit_rasch(
         (``sd=1`` is the one-parameter model with discrimination fixed at 1).
     weights
         How many participants share each row (response-pattern counts); 1 each by default.
+    tolerance
+        Largest gradient of the log-likelihood at which the fit stops (BFGS ``gtol``).
     """
     matrix = np.asarray(scores, dtype=float)
     items = (
@@ -164,7 +170,7 @@ def fit_rasch(
         parameters,
         jac=True,
         method="BFGS",
-        options={"gtol": 1e-7, "maxiter": 500},
+        options={"gtol": tolerance, "maxiter": 500},
     )
     difficulty = result.x[: matrix.shape[1]]
     spread = float(np.exp(result.x[-1])) if sd is None else float(sd)

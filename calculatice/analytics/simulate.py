@@ -218,7 +218,11 @@ def _run_exercise(items, first_item, abilities, elapsed, rng, columns) -> None:
             if empty[pupil, question]:
                 now += 1.0
                 step = run.validate(Outcome.EMPTY, now)
-                _add(columns, pupil, item, 0, "empty", "", now - shown_at, elapsed[pupil] + now)
+                # The second spent on an empty answer may pass a deadline: then it timed out.
+                outcome, typed = ("empty", "") if step.outcome == "empty" else ("timeout", None)
+                _add(columns, pupil, item, 0, outcome, typed, now - shown_at, elapsed[pupil] + now)
+                if step.question_done:
+                    continue
             for attempt in range(tries):
                 now += float(seconds[pupil, question, attempt])
                 deadline = _deadline(run)
