@@ -374,3 +374,18 @@ def bank_import(
     exercise = new_exercise(exercise_id, title, levels, theme, engine, option_object, instructions)
     path = write_exercise(exercise, bank_folder or default_bank_folder(), overwrite=replace)
     click.echo(f"Exercice écrit : {path}")
+
+
+# The other areas' commands. They are registered last because the rally's commands
+# reuse this module's helpers (bank option, error handling), so they import it.
+from calculatice.analytics.cli import (  # noqa: E402
+    anonymise_command,
+    key,
+    report_command,
+    simulate_command,
+)
+from calculatice.rally.cli import rally  # noqa: E402
+from calculatice.teacher_cli import teacher  # noqa: E402
+
+for _command in (key, anonymise_command, simulate_command, report_command, rally, teacher):
+    main.add_command(_command)

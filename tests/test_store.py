@@ -42,6 +42,8 @@ TABLES = {
     "seances",
     "attempts",
     "answers",
+    "rallies",
+    "rally_classes",
 }
 
 PARIS_SUMMER = timezone(timedelta(hours=2))
@@ -118,7 +120,7 @@ def test_open_store_creates_every_table_at_head_revision(store: Store) -> None:
     tables = set(inspect(store.engine).get_table_names())
 
     assert tables == TABLES | {"alembic_version"}
-    assert head_revision() == "0001"
+    assert head_revision() == "0002"
     assert current_revision(store.engine) == head_revision()
 
 

@@ -44,6 +44,9 @@ LEVELS = ("CP", "CE1", "CE2", "CM1", "CM2", "6e")
 OUTCOMES = ("right", "wrong", "empty", "timeout")
 """What one answer was; ``timeout`` is a question whose time ran out unanswered."""
 
+RALLY_STATUSES = ("scheduled", "open", "closed")
+"""A rally follows its window (``scheduled``), or was opened or closed by hand."""
+
 # Every constraint and index gets a predictable name, so that later migrations can
 # drop or alter it by name on PostgreSQL and in SQLite batch mode alike.
 NAMING_CONVENTION = {
@@ -231,3 +234,34 @@ class Answer(Base):
     response_ms: Mapped[int | None] = mapped_column(Integer)
     answered_at: Mapped[datetime] = mapped_column(default=utc_now)
     client_key: Mapped[str | None] = mapped_column(String(64))
+
+
+class Rally(Base):
+    """A rally edition: its checked definition, the seed its questions are drawn from, its state."""
+
+    __tablename__ = "rallies"
+    __table_args__ = (CheckConstraint(_one_of("status", RALLY_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    # Drawn when the rally is created and never shown: the definition file is
+    # public, so a seed written there would let anyone compute the questions.
+    seed: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    definition: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    closed_at: Mapped[datetime | None]
+
+
+class RallyClass(Base):
+    """A class registered in a rally, the round it does, and its training séance once closed."""
+
+    __tablename__ = "rally_classes"
+
+    rally_id: Mapped[int] = mapped_column(ForeignKey("rallies.id"), primary_key=True)
+    classroom_id: Mapped[int] = mapped_column(
+        ForeignKey("classrooms.id"), primary_key=True, index=True
+    )
+    round_key: Mapped[str] = mapped_column(String(32))
+    training_seance_id: Mapped[int | None] = mapped_column(ForeignKey("seances.id"))

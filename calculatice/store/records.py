@@ -119,3 +119,27 @@ class ResumePoint:
     attempt: AttemptRecord
     answer_count: int
     last_question_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RallyRecord:
+    """A rally edition: title, secret seed, status and checked definition (JSON)."""
+
+    id: int
+    edition: str
+    title: str
+    seed: str
+    status: str
+    definition: dict[str, Any]
+    created_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RallyClassRecord:
+    """A class registered in a rally, its round, and its training séance once the rally closed."""
+
+    rally_id: int
+    classroom_id: int
+    round_key: str
+    training_seance_id: int | None

@@ -14,7 +14,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, bindparam, func, insert, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,11 +24,14 @@ from calculatice.store.database import WRITE_OPTION, create_store_engine, parse_
 from calculatice.store.models import (
     LEVELS,
     OUTCOMES,
+    RALLY_STATUSES,
     SECTORS,
     Answer,
     Attempt,
     Classroom,
     Pupil,
+    Rally,
+    RallyClass,
     School,
     Seance,
     Teacher,
@@ -40,6 +43,8 @@ from calculatice.store.records import (
     AttemptRecord,
     ClassroomRecord,
     PupilRecord,
+    RallyClassRecord,
+    RallyRecord,
     ResumePoint,
     SchoolRecord,
     SeanceRecord,
@@ -154,6 +159,18 @@ class Store:
             session.add(classroom)
         return _record(ClassroomRecord, classroom)
 
+    def classroom_by_code(self, code: str) -> ClassroomRecord | None:
+        """The class with exactly this code, or ``None``."""
+        with self._reading() as session:
+            classroom = session.scalars(select(Classroom).where(Classroom.code == code)).first()
+            return None if classroom is None else _record(ClassroomRecord, classroom)
+
+    def classroom(self, classroom_id: int) -> ClassroomRecord | None:
+        """The class with this id, or ``None``."""
+        with self._reading() as session:
+            classroom = session.get(Classroom, classroom_id)
+            return None if classroom is None else _record(ClassroomRecord, classroom)
+
     def add_teacher(self, login: str, display_name: str, password_hash: str = "") -> TeacherRecord:
         """Add a teacher's account; ``password_hash`` is made by the caller, never here.
 
@@ -202,6 +219,12 @@ class Store:
         )
         with self._reading() as session:
             pupil = session.scalars(query).first()
+            return None if pupil is None else _record(PupilRecord, pupil)
+
+    def pupil(self, pupil_id: int) -> PupilRecord | None:
+        """The pupil or pair with this id, or ``None``."""
+        with self._reading() as session:
+            pupil = session.get(Pupil, pupil_id)
             return None if pupil is None else _record(PupilRecord, pupil)
 
     def pupils_of(self, classroom_id: int) -> list[PupilRecord]:
@@ -456,6 +479,19 @@ class Store:
         with self._reading() as session:
             return [_record(AttemptRecord, attempt) for attempt in session.scalars(query)]
 
+    def progress_of(self, pupil_id: int, seance_id: int) -> tuple[int, int]:
+        """How many attempts and answers a pupil has in a séance, in one cheap query.
+
+        A process that keeps a pupil's session in memory compares these with
+        what it recorded itself, to notice that another process moved on. It
+        runs on every rally request, hence a prebuilt statement and no ORM session.
+        """
+        with self._engine.connect() as connection:
+            attempts, answers = connection.execute(
+                _PROGRESS, {"pupil_id": pupil_id, "seance_id": seance_id}
+            ).one()
+            return attempts, answers
+
     def resume_point(self, pupil_id: int, seance_id: int | None) -> ResumePoint | None:
         """Where a pupil left a séance: the last unfinished attempt and its answers so far.
 
@@ -482,6 +518,99 @@ class Store:
                 )
             ).one()
             return ResumePoint(_record(AttemptRecord, attempt), count, last_index)
+
+    # Rallies.
+
+    def add_rally(
+        self, edition: str, title: str, seed: str, definition: Mapping[str, Any]
+    ) -> RallyRecord:
+        """Add a rally edition, ``scheduled`` (it follows its window).
+
+        Raises :class:`StoreError` if the edition exists already.
+        """
+        rally = Rally(
+            edition=edition, title=title, seed=seed, status="scheduled", definition=dict(definition)
+        )
+        refusal = f"Le rallye « {edition} » existe déjà."
+        with self._refusing(refusal), self._writing() as session:
+            session.add(rally)
+        return _record(RallyRecord, rally)
+
+    def rally_by_edition(self, edition: str) -> RallyRecord | None:
+        """The rally of this edition, or ``None``."""
+        with self._reading() as session:
+            rally = session.scalars(select(Rally).where(Rally.edition == edition)).first()
+            return None if rally is None else _record(RallyRecord, rally)
+
+    def rally(self, rally_id: int) -> RallyRecord | None:
+        """The rally with this id, or ``None``."""
+        with self._reading() as session:
+            rally = session.get(Rally, rally_id)
+            return None if rally is None else _record(RallyRecord, rally)
+
+    def rallies(self) -> list[RallyRecord]:
+        """Every rally, in the order they were created."""
+        with self._reading() as session:
+            return [_record(RallyRecord, rally) for rally in session.scalars(select(Rally))]
+
+    def set_rally_status(self, rally_id: int, status: str) -> RallyRecord:
+        """Open, close or reschedule a rally; closing stamps ``closed_at`` (the first time).
+
+        Raises :class:`StoreError` for an unknown rally or status.
+        """
+        _check_choice("état", status, RALLY_STATUSES)
+        with self._writing() as session:
+            rally = session.get(Rally, rally_id)
+            if rally is None:
+                raise StoreError(f"Rallye {rally_id} inconnu.")
+            rally.status = status
+            if status == "closed" and rally.closed_at is None:
+                rally.closed_at = utc_now()
+        return _record(RallyRecord, rally)
+
+    def register_rally_class(
+        self, rally_id: int, classroom_id: int, round_key: str
+    ) -> RallyClassRecord:
+        """Register a class in a rally for one round.
+
+        Raises :class:`StoreError` for an unknown rally or class, or a class
+        registered already.
+        """
+        registration = RallyClass(rally_id=rally_id, classroom_id=classroom_id, round_key=round_key)
+        refusal = f"Classe {classroom_id} déjà inscrite, ou rallye {rally_id} inconnu."
+        with self._refusing(refusal), self._writing() as session:
+            session.add(registration)
+        return _record(RallyClassRecord, registration)
+
+    def rally_classes(self, rally_id: int) -> list[RallyClassRecord]:
+        """The classes registered in a rally, in the order of their ids."""
+        query = (
+            select(RallyClass)
+            .where(RallyClass.rally_id == rally_id)
+            .order_by(RallyClass.classroom_id)
+        )
+        with self._reading() as session:
+            return [_record(RallyClassRecord, row) for row in session.scalars(query)]
+
+    def rally_class_of(self, classroom_id: int) -> RallyClassRecord | None:
+        """The latest rally registration of a class, or ``None``."""
+        query = (
+            select(RallyClass)
+            .where(RallyClass.classroom_id == classroom_id)
+            .order_by(RallyClass.rally_id.desc())
+            .limit(1)
+        )
+        with self._reading() as session:
+            row = session.scalars(query).first()
+            return None if row is None else _record(RallyClassRecord, row)
+
+    def set_training_seance(self, rally_id: int, classroom_id: int, seance_id: int) -> None:
+        """Remember the training séance made for a registered class once the rally closed."""
+        with self._writing() as session:
+            row = session.get(RallyClass, (rally_id, classroom_id))
+            if row is None:
+                raise StoreError(f"Classe {classroom_id} non inscrite au rallye {rally_id}.")
+            row.training_seance_id = seance_id
 
     # Helpers.
 
@@ -519,6 +648,15 @@ class Store:
         except IntegrityError as error:
             logger.debug("Integrity error: %s", error.orig)
             raise StoreError(message) from error
+
+
+_PROGRESS = (
+    select(func.count(func.distinct(Attempt.id)), func.count(Answer.id))
+    .select_from(Attempt)
+    .outerjoin(Answer, Answer.attempt_id == Attempt.id)
+    .where(Attempt.pupil_id == bindparam("pupil_id"), Attempt.seance_id == bindparam("seance_id"))
+)
+"""Attempts and answers of a pupil in a séance, built once: it runs on every rally request."""
 
 
 def _same_seance(seance_id: int | None) -> Any:

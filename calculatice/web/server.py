@@ -16,7 +16,9 @@ from typing import Any
 from tornado import web
 from traitlets.config import Config
 from voila.app import Voila
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
+from calculatice.rally.handlers import rally_handlers
 from calculatice.web.settings import PUPIL_NOTEBOOK, ServeSettings
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,9 @@ def voila_config(settings: ServeSettings) -> Config:
         "default": {"pool_size": 0},
         PUPIL_NOTEBOOK: {"pool_size": settings.pool_size},
     }
-    # Only the pupil page is preheated; a teacher page gets a kernel on demand.
-    config.VoilaKernelManager.preheat_denylist = [r"^(?!eleve\.ipynb$).*"]
+    # Only the pupil page is preheated; a teacher page gets a kernel on demand. Voilà
+    # matches these patterns against each notebook's absolute path, not the relative one.
+    config.VoilaKernelManager.preheat_denylist = [r"^(?!(?:.*/)?eleve\.ipynb$).*"]
     config.MappingKernelManager.cull_idle_timeout = settings.cull_idle_seconds
     config.MappingKernelManager.cull_interval = 60
     config.MappingKernelManager.cull_connected = False
@@ -84,6 +87,20 @@ class HealthHandler(web.RequestHandler):
         self.finish({"status": "ok"})
 
 
+class NoDelayKernelWebsocketHandler(VoilaKernelWebsocketHandler):
+    """The kernel websocket, each reply sent at once.
+
+    A reply comes as a few small frames written back to back (busy, the
+    message, idle); with Nagle's algorithm on, tornado's default, the
+    second one waits for the browser's delayed acknowledgement: about 40 ms
+    added to every answer's feedback.
+    """
+
+    async def open(self, kernel_id: str) -> None:
+        self.set_nodelay(True)
+        await super().open(kernel_id)
+
+
 class CalculaticeVoila(Voila):
     """Voilà with calcul@TICE's own handlers in front of its own."""
 
@@ -94,8 +111,15 @@ class CalculaticeVoila(Voila):
         ours = [
             (rf"{base}/", HomeHandler),
             (rf"{base}/calculatice/health", HealthHandler),
+            *rally_handlers(base),
         ]
-        return ours + super().init_handlers()
+        theirs = [
+            (route[0], NoDelayKernelWebsocketHandler, *route[2:])
+            if route[1] is VoilaKernelWebsocketHandler
+            else route
+            for route in super().init_handlers()
+        ]
+        return ours + theirs
 
 
 def prepare_environment(settings: ServeSettings) -> None:

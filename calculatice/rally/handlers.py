@@ -1,0 +1,142 @@
+"""The rally page's HTTP handlers, added to the Voilà server: no kernel per pair.
+
+``GET /rallye`` serves a small page that loads the player's ES module and
+talks to ``POST /rallye/api``, one JSON message per request. The pair's
+signed token travels in an HttpOnly cookie, so a reload puts the pair back
+where it was. The player's work (drawing, grading, writing the answer) runs
+in a small thread pool, so the server's loop keeps answering other pairs
+and Voilà's pages while a commit waits on the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from calculatice.rally.service import PROBLEMS, RallyService
+
+log = logging.getLogger(__name__)
+
+PACKAGE = Path(__file__).resolve().parent
+PAGE = PACKAGE / "static" / "rallye.html"
+PLAYER_STATIC = PACKAGE.parent / "player" / "static"
+COOKIE = "calculatice_rallye"
+COOKIE_DAYS = 30
+SECRET_VARIABLE = "CALCULATICE_RALLY_SECRET"
+"""Signs the pairs' tokens; set the same value in every process behind one address."""
+MAX_BODY_BYTES = 16_384
+"""Largest message accepted: a player message is a few hundred bytes."""
+WORKERS = 8
+"""Threads that run the players' work; the store's commits overlap in them."""
+
+
+def _secret() -> bytes:
+    configured = os.environ.get(SECRET_VARIABLE, "")
+    if configured:
+        return configured.encode()
+    # Without a configured secret, tokens are valid in this process only: a restart
+    # sends pairs back to the join screen, where their names find their answers again.
+    log.warning("%s is not set: pair tokens will not survive a restart", SECRET_VARIABLE)
+    return secrets.token_bytes(32)
+
+
+class RallyPageHandler(web.RequestHandler):
+    """``GET /rallye``: the page, with the server's base URL written into it."""
+
+    def initialize(self, base: str) -> None:
+        self.base = base
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+        )
+        self.finish(PAGE.read_text(encoding="utf-8").replace("{base}", self.base))
+
+
+class RallyApiHandler(web.RequestHandler):
+    """``POST /rallye/api``: one player message in, the screen to draw out."""
+
+    def initialize(self, service: RallyService, executor: ThreadPoolExecutor) -> None:
+        self.service = service
+        self.executor = executor
+
+    def check_xsrf_cookie(self) -> None:
+        # No form posts here: JSON bodies only (a cross-site page cannot send one
+        # without a preflight) and a SameSite=Strict cookie stand in for the token.
+        return
+
+    async def post(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        message = self._message()
+        if message is None:
+            self.finish({"screen": "join", "error": PROBLEMS["internal"]})
+            return
+        token = self.get_cookie(COOKIE)
+        reply, kept = await IOLoop.current().run_in_executor(
+            self.executor, self.service.handle, token, message
+        )
+        if kept == "":
+            self.clear_cookie(COOKIE, path=self._cookie_path())
+        elif kept is not None and kept != token:
+            self.set_cookie(
+                COOKIE,
+                kept,
+                path=self._cookie_path(),
+                expires_days=COOKIE_DAYS,
+                httponly=True,
+                samesite="Strict",
+                secure=self.request.protocol == "https",
+            )
+        self.finish(reply)
+
+    def _message(self) -> Any:
+        if len(self.request.body) > MAX_BODY_BYTES:
+            return None
+        if not self.request.headers.get("Content-Type", "").startswith("application/json"):
+            return None
+        try:
+            return json.loads(self.request.body)
+        except ValueError:
+            return None
+
+    def _cookie_path(self) -> str:
+        return self.request.path.rsplit("/api", 1)[0] or "/"
+
+
+def rally_handlers(base_url: str, service: RallyService | None = None) -> list[tuple]:
+    """The rally page's handlers, as ``(pattern, handler, kwargs)`` for the Voilà server.
+
+    Parameters
+    ----------
+    base_url
+        The server's base URL without its trailing slash (``""`` at the root).
+    service
+        The pairs' service; by default one on the store of ``$CALCULATICE_DB_URL``.
+    """
+    from calculatice.store import connect_store
+
+    base = base_url.rstrip("/")
+    if service is None:
+        service = RallyService(connect_store, _secret())
+    executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rallye")
+    return [
+        (rf"{base}/rallye/?", RallyPageHandler, {"base": base}),
+        (rf"{base}/rallye/api", RallyApiHandler, {"service": service, "executor": executor}),
+        (
+            rf"{base}/rallye/player/(player\.js|player\.css)",
+            web.StaticFileHandler,
+            {"path": str(PLAYER_STATIC)},
+        ),
+    ]

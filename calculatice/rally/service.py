@@ -1,0 +1,365 @@
+"""The rally page's back end without a kernel: one object serves every pair of a process.
+
+:class:`RallyService` speaks the player's protocol over plain HTTP: a pair
+joins with its class code and first names, gets a signed token (kept by the
+page in an HttpOnly cookie), and every later message is played on its
+:class:`~calculatice.player.session.PlayerSession`. Sessions live in a
+bounded LRU; a pair pushed out of it (or served by another process) is
+rebuilt from its answers in the store with :meth:`PlayerSession.resume`.
+Each answer is committed by the store recorder before the reply goes back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from calculatice.catalogue import Bank, Exercise, load_bank
+from calculatice.engines.base import Question
+from calculatice.player.session import PlayerSession
+from calculatice.pupil import NNBSP, StoreRecorder, clean_name, stored_answers
+from calculatice.rally.definition import RallyDefinition
+from calculatice.rally.organise import RallyRound, is_open, round_for_class
+from calculatice.seances import normalise_code
+from calculatice.store.models import utc_now
+
+log = logging.getLogger(__name__)
+
+MAX_SESSIONS = 5000
+"""Pairs kept in memory per process; beyond, the least recently seen is rebuilt when it returns."""
+STATUS_SECONDS = 2.0
+"""How long a rally's open or closed state is trusted before the store is asked again."""
+
+PROBLEMS = {
+    "code": f"Ce code ne correspond à aucune classe inscrite au rallye{NNBSP}: "
+    "vérifie-le avec ton enseignant.",
+    "name_empty": f"Écrivez vos deux prénoms{NNBSP}: «{NNBSP}Léa et Tom{NNBSP}».",
+    "name_long": "Ces prénoms sont trop longs.",
+    "name_chars": "Écrivez seulement vos prénoms, avec des lettres (pas de chiffres ni de signes).",
+    "internal": f"Un problème est survenu{NNBSP}: recharge la page.",
+}
+
+
+class RallyRecorder(StoreRecorder):
+    """The store recorder, with the attempts marked ``rally:<edition>:<round>``."""
+
+    def __init__(self, store, pupil_id: int, rally_round: RallyRound, seed: str) -> None:
+        super().__init__(store, pupil_id, rally_round.seance, seed)
+        self._context = rally_round.context
+        self.progress = (0, 0)
+        """Attempts and answers in the store as this process last wrote or read them."""
+
+    def restore_progress(self, attempts: int, answers: int) -> None:
+        """Start counting from what the store held when the session was rebuilt."""
+        self.progress = (attempts, answers)
+
+    def answer_given(self, position: int, record) -> None:
+        super().answer_given(position, record)
+        self.progress = (self.progress[0], self.progress[1] + 1)
+
+    def exercise_started(
+        self, position: int, exercise: Exercise, questions: Sequence[Question]
+    ) -> None:
+        # One go per exercise in a rally, so the seed needs no run number.
+        self.progress = (self.progress[0] + 1, self.progress[1])
+        self._attempt_by_position[position] = self._store.start_attempt(
+            self._pupil_id,
+            exercise.id,
+            seed=f"{self._seed}/{position}",
+            total=len(questions),
+            options=exercise.option_values(),
+            seance_id=self._seance.id,
+            context=self._context,
+            position=position,
+        )
+
+
+@dataclass
+class _Pair:
+    """A pair in memory: its session, its round, and a lock so its messages come one at a time."""
+
+    session: PlayerSession
+    recorder: RallyRecorder
+    rally_round: RallyRound
+    who: dict[str, str]
+    lock: threading.Lock
+
+
+class PairTokens:
+    """Signed pair tokens: ``pupil.classroom.signature``, HMAC-SHA256 with a server secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def sign(self, pupil_id: int, classroom_id: int) -> str:
+        payload = f"{pupil_id}.{classroom_id}"
+        return f"{payload}.{self._signature(payload)}"
+
+    def read(self, token: str | None) -> tuple[int, int] | None:
+        """The ``(pupil_id, classroom_id)`` a token names, or ``None`` if it is not ours."""
+        if not token or token.count(".") != 2:
+            return None
+        payload, _, signature = token.rpartition(".")
+        if not hmac.compare_digest(signature, self._signature(payload)):
+            return None
+        pupil, classroom = payload.split(".")
+        if not (pupil.isdigit() and classroom.isdigit()):
+            return None
+        return int(pupil), int(classroom)
+
+    def _signature(self, payload: str) -> str:
+        return hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class RallyService:
+    """Every pair of one process: join, then the player's messages, each answer stored at once.
+
+    Parameters
+    ----------
+    store_factory
+        Opens the store (once, when first needed).
+    secret
+        Signs the pair tokens; the same in every process behind one address.
+    bank_loader
+        Loads the bank (once).
+    max_sessions
+        Pairs kept in memory; see :data:`MAX_SESSIONS`.
+    now
+        The wall-clock time, timezone-aware: the rally window is checked on it.
+    clock
+        The players' clock for deadlines, in seconds.
+
+    Notes
+    -----
+    :meth:`handle` is thread-safe and never raises: the HTTP handler runs
+    it in a worker thread so that the server's loop keeps answering.
+    """
+
+    def __init__(
+        self,
+        store_factory: Callable[[], Any],
+        secret: bytes,
+        bank_loader: Callable[[], Bank] = load_bank,
+        max_sessions: int = MAX_SESSIONS,
+        now: Callable[[], datetime] = utc_now,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.tokens = PairTokens(secret)
+        self._store_factory = store_factory
+        self._bank_loader = bank_loader
+        self._max_sessions = max_sessions
+        self._now = now
+        self._clock = clock
+        self._setup_lock = threading.Lock()
+        self._store = None
+        self._bank: Bank | None = None
+        self._pairs: OrderedDict[int, _Pair] = OrderedDict()
+        self._pairs_lock = threading.Lock()
+        self._rounds: dict[int, RallyRound | None] = {}
+        self._status: dict[int, tuple[float, str]] = {}
+
+    @property
+    def sessions_in_memory(self) -> int:
+        """How many pairs are held in memory now."""
+        return len(self._pairs)
+
+    def handle(self, token: str | None, message: Any) -> tuple[dict[str, Any], str | None]:
+        """Answer one message; returns the reply and the pair token to keep.
+
+        The token returned is ``""`` when the page must forget it (the pair
+        left), the same token otherwise, ``None`` when there is none.
+        """
+        try:
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "join":
+                return self._join(message)
+            if kind == "leave":
+                return {"screen": "join"}, ""
+            return self._play(token, message)
+        except Exception:
+            log.exception("Rally page failed on a message of type %r", _kind(message))
+            return {"screen": "join", "error": PROBLEMS["internal"]}, token
+
+    # Steps.
+
+    def _join(self, message: dict) -> tuple[dict[str, Any], str | None]:
+        try:
+            name, is_pair = clean_name(message.get("name"))
+        except ValueError as problem:
+            return _join_screen(str(problem), "name"), None
+        store, _bank = self._resources()
+        classroom = store.classroom_by_code(normalise_code(str(message.get("code") or "")))
+        rally_round = None if classroom is None else self._round_of(classroom)
+        if rally_round is None:
+            return _join_screen("code", "code"), None
+        closed = self._closed_message(rally_round)
+        if closed is not None:
+            return {"screen": "join", "error": closed, "field": "code"}, None
+        pupil = store.find_pupil(classroom.id, name) or _find_folded(store, classroom.id, name)
+        if pupil is None:
+            pupil = store.add_pupil(classroom.id, name, is_pair=is_pair)
+        log.info("Pair %s joined rally %s", pupil.id, rally_round.rally.edition)
+        token = self.tokens.sign(pupil.id, classroom.id)
+        reply = self._on_cached(pupil.id, {"type": "state"})
+        if reply is None:
+            pair = self._rebuild(pupil.id, rally_round, pupil.display_name)
+            with pair.lock:
+                reply = {**pair.session.handle({"type": "state"}), "who": pair.who}
+        return reply, token
+
+    def _play(self, token: str | None, message: Any) -> tuple[dict[str, Any], str | None]:
+        identity = self.tokens.read(token)
+        if identity is None:
+            return {"screen": "join"}, None
+        pupil_id, classroom_id = identity
+        reply = self._on_cached(pupil_id, message)
+        if reply is not None:
+            return reply, token
+        store, _bank = self._resources()
+        classroom = store.classroom(classroom_id)
+        rally_round = None if classroom is None else self._round_of(classroom)
+        pupil = store.pupil(pupil_id) if rally_round is not None else None
+        if pupil is None or pupil.classroom_id != classroom_id:
+            return {"screen": "join"}, ""
+        pair = self._rebuild(pupil_id, rally_round, pupil.display_name)
+        with pair.lock:
+            return self._handle(pair, message), token
+
+    def _on_cached(self, pupil_id: int, message: Any) -> dict[str, Any] | None:
+        """The reply of the session in memory, or ``None`` when there is none or it is stale."""
+        pair = self._cached_pair(pupil_id)
+        if pair is None:
+            return None
+        with pair.lock:
+            if not self._fresh(pupil_id, pair):
+                return None
+            return self._handle(pair, message)
+
+    def _handle(self, pair: _Pair, message: Any) -> dict[str, Any]:
+        """Play one message on a pair's session (its lock held), if the rally is open."""
+        closed = self._closed_message(pair.rally_round)
+        if closed is not None:
+            return {"screen": "join", "error": closed, "field": "code"}
+        return {**pair.session.handle(message), "who": pair.who}
+
+    def _fresh(self, pupil_id: int, pair: _Pair) -> bool:
+        """Whether the session in memory is still where the store says the pair is.
+
+        Another process behind the same address may have served the pair
+        meanwhile (a join lands anywhere): one count query tells, and a stale
+        session is dropped and rebuilt rather than played on.
+        """
+        store, _bank = self._resources()
+        stored = store.progress_of(pupil_id, pair.rally_round.seance.id)
+        if stored == pair.recorder.progress:
+            return True
+        log.info("Pair %s moved on elsewhere: rebuilding its session", pupil_id)
+        with self._pairs_lock:
+            if self._pairs.get(pupil_id) is pair:
+                del self._pairs[pupil_id]
+        return False
+
+    def _rebuild(self, pupil_id: int, rally_round: RallyRound, name: str) -> _Pair:
+        """The pair's session rebuilt from its answers in the store, and kept in memory."""
+        store, _bank = self._resources()
+        seed = rally_round.seed_for(pupil_id)
+        recorder = RallyRecorder(store, pupil_id, rally_round, seed)
+        attempts, records = stored_answers(store, pupil_id, rally_round.seance.id)
+        recorder.restore(attempts)
+        recorder.restore_progress(len(attempts), len(records))
+        session = PlayerSession.resume(
+            rally_round.round.exercises, seed, recorder, records, self._clock
+        )
+        # Shown with textContent by the page: a name is never markup.
+        who = {"name": name, "seance": rally_round.seance.title}
+        pair = _Pair(session, recorder, rally_round, who, threading.Lock())
+        with self._pairs_lock:
+            self._pairs[pupil_id] = pair
+            self._pairs.move_to_end(pupil_id)
+            while len(self._pairs) > self._max_sessions:
+                self._pairs.popitem(last=False)
+        return pair
+
+    def _cached_pair(self, pupil_id: int) -> _Pair | None:
+        with self._pairs_lock:
+            pair = self._pairs.get(pupil_id)
+            if pair is not None:
+                self._pairs.move_to_end(pupil_id)
+            return pair
+
+    def _round_of(self, classroom) -> RallyRound | None:
+        # A registration never changes once made: cached for the life of the process.
+        if classroom.id not in self._rounds:
+            store, bank = self._resources()
+            self._rounds[classroom.id] = round_for_class(store, bank, classroom)
+        return self._rounds[classroom.id]
+
+    def _closed_message(self, rally_round: RallyRound) -> str | None:
+        """``None`` while pairs may play, else the French reason."""
+        rally = rally_round.rally
+        moment = self._clock()
+        cached = self._status.get(rally.id)
+        if cached is None or moment - cached[0] > STATUS_SECONDS:
+            store, _bank = self._resources()
+            cached = (moment, store.rally(rally.id).status)
+            self._status[rally.id] = cached
+        current = _with_status(rally, cached[1])
+        if is_open(current, rally_round.definition, self._now()):
+            return None
+        return closed_text(rally_round.definition, current.status, self._now())
+
+    def _resources(self):
+        with self._setup_lock:
+            if self._store is None:
+                self._store = self._store_factory()
+            if self._bank is None:
+                self._bank = self._bank_loader()
+            return self._store, self._bank
+
+    def close(self) -> None:
+        """Close the store, if it was opened."""
+        if self._store is not None:
+            self._store.close()
+
+
+def closed_text(definition: RallyDefinition, status: str, now: datetime) -> str:
+    """Why pairs cannot play now, in French, with the rally's dates."""
+    window = definition.window
+    dates = f"du {_moment(window.opens)} au {_moment(window.closes)}"
+    if status == "closed" or now >= window.closes:
+        return (
+            f"Le rallye est terminé{NNBSP}: il avait lieu {dates}. Bravo pour votre travail{NNBSP}!"
+        )
+    return f"Le rallye n'est pas encore ouvert{NNBSP}: il aura lieu {dates}."
+
+
+def _moment(moment: datetime) -> str:
+    return f"{moment:%d/%m/%Y} à {moment.hour}{NNBSP}h{moment:%M}"
+
+
+def _with_status(rally, status: str):
+    return rally if rally.status == status else replace(rally, status=status)
+
+
+def _find_folded(store, classroom_id: int, name: str):
+    wanted = name.casefold()
+    for pupil in store.pupils_of(classroom_id):
+        if pupil.display_name.casefold() == wanted:
+            return pupil
+    return None
+
+
+def _join_screen(problem: str, field: str) -> dict[str, Any]:
+    return {"screen": "join", "error": PROBLEMS[problem], "field": field}
+
+
+def _kind(message: Any) -> Any:
+    return message.get("type") if isinstance(message, dict) else type(message).__name__

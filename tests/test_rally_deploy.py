@@ -1,0 +1,146 @@
+"""Two server processes behind Debian's nginx, one PostgreSQL: a pair's round across both.
+
+Needs nginx and ``$CALCULATICE_TEST_PG_URL`` (scripts/start-postgres.sh); runs in
+a schema of its own so that other tests emptying ``public`` do not disturb it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import create_engine
+
+from calculatice.catalogue import load_bank
+from calculatice.rally.organise import create_rally, definition_of_rally, open_rally, register_class
+from calculatice.store import open_store
+
+PROJECT = Path(__file__).resolve().parents[1]
+SCRIPT = PROJECT / "deploy" / "rally-cluster.sh"
+PG_URL_VARIABLE = "CALCULATICE_TEST_PG_URL"
+
+
+def _free_ports(count: int) -> int:
+    """A first port such that it and the next ``count`` look free."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + count < 65535 and all(_free(first + step) for step in range(count + 1)):
+            return first
+    pytest.fail("no run of free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@pytest.fixture(scope="module")
+def schema_url() -> Iterator[str]:
+    url = os.environ.get(PG_URL_VARIABLE, "").strip()
+    if not url or shutil.which("nginx") is None:
+        reason = f"needs nginx and {PG_URL_VARIABLE} (scripts/start-postgres.sh)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    schema = f"rally_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in url else "?"
+    yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def cluster(schema_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """nginx's port; the two processes listen on the next two."""
+    folder = tmp_path_factory.mktemp("cluster")
+    port = _free_ports(2)
+    environment = {**os.environ, "CALCULATICE_RALLY_SECRET": "cluster-test", "HOME": str(folder)}
+    started = subprocess.run(
+        [str(SCRIPT), "start", schema_url, "2", str(port), str(folder)],
+        env=environment, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    try:
+        assert started.returncode == 0, started.stderr
+        yield port
+    finally:
+        subprocess.run([str(SCRIPT), "stop", str(folder)], timeout=60, check=False)
+
+
+def test_two_processes_behind_nginx_serve_one_round(
+    cluster: int, schema_url: str, tmp_path: Path
+) -> None:
+    bank = load_bank(PROJECT / "exercices")
+    # 18 s a question rather than 6: a loaded machine must not time a question out.
+    raw = yaml.safe_load((PROJECT / "data" / "rallies" / "2027.yaml").read_text("utf-8"))
+    raw["rounds"][0]["exercises"][0]["overrides"] = {"questions": 10, "question_seconds": 18}
+    edition = tmp_path / "2027.yaml"
+    edition.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with open_store(schema_url) as store:
+        rally = create_rally(store, bank, edition)
+        classroom = register_class(
+            store, rally, definition_of_rally(rally, bank), school_code="0590001A",
+            class_name="CM2 A", level="CM2", late=True,
+        )  # fmt: skip
+        open_rally(store, rally)
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{cluster}", timeout=20) as client:
+        joined = client.post("/rallye/api", json={"type": "join", "code": classroom.code,
+                                                  "name": "Léa et Tom"}).json()  # fmt: skip
+        replies = [client.post("/rallye/api", json={"type": "begin"}).json()]
+        for number in range(5):
+            message = {"type": "answer", "response": "7", "key": f"k{number}"}
+            replies.append(client.post("/rallye/api", json=message).json())
+            replies.append(client.post("/rallye/api", json=message).json())
+            replies.append(client.post("/rallye/api", json={"type": "next"}).json())
+        page = client.get("/rallye")
+        cookies = client.cookies
+    # Then each answer to the other process in turn, as a restart or a join elsewhere
+    # would send it: each one notices what the other stored and carries on from there.
+    # "Suite" is not stored, so a rebuilt session may show the feedback again first.
+    answers = []
+    for number in range(5, 9):
+        port = cluster + 1 + number % 2
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", cookies=cookies) as direct:
+            state = direct.post("/rallye/api", json={"type": "state"}).json()
+            if state["screen"] == "feedback":
+                state = direct.post("/rallye/api", json={"type": "next"}).json()
+            message = {"type": "answer", "response": "7", "key": f"k{number}"}
+            answers.append((state, direct.post("/rallye/api", json=message).json()))
+
+    assert joined["screen"] == "title" and joined["exercise"]["count"] == 15
+    assert page.status_code == 200 and "httpTransport" in page.text
+    assert [reply.get("error") for reply in replies] == [None] * 16
+    assert replies[-1]["screen"] == "question" and replies[-1]["number"] == 6
+    for number, (state, answered) in enumerate(answers, start=6):
+        assert (state["screen"], state["number"]) == ("question", number)
+        assert (answered["screen"], answered["number"]) == ("feedback", number)
+        assert "error" not in answered
+    with open_store(schema_url) as store:
+        [pupil] = store.pupils_of(classroom.id)
+        [attempt] = [one for one in _attempts(store, pupil.id)]
+        keys = [answer.client_key for answer in store.answers_of(attempt.id)]
+    assert attempt.context == "rally:2027:cm"
+    assert keys == [f"k{number}" for number in range(9)]
+
+
+def _attempts(store, pupil_id: int):
+    code = store.rally_by_edition("2027").definition["round_seances"]["cm"]
+    return store.attempts_of(pupil_id, store.seance_by_code(code).id)

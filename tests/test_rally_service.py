@@ -1,0 +1,114 @@
+"""The rally service in-process: bounded sessions, and several processes on one store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from calculatice.catalogue import Bank, load_bank
+from calculatice.rally.organise import create_rally, definition_of_rally, register_class
+from calculatice.rally.service import RallyService
+from calculatice.store import Store, connect_store, open_store
+
+PROJECT = Path(__file__).resolve().parents[1]
+EDITION_2027 = PROJECT / "data" / "rallies" / "2027.yaml"
+DURING = datetime(2027, 5, 12, 9, tzinfo=UTC)
+BEFORE = datetime(2027, 5, 1, 9, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def bank() -> Bank:
+    return load_bank(PROJECT / "exercices")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'rally.sqlite'}"
+
+
+@pytest.fixture
+def code(db_url: str, bank: Bank) -> str:
+    """The code of a CM2 class registered in the 2027 rally (scheduled, not opened by hand)."""
+    with open_store(db_url) as store:
+        rally = create_rally(store, bank, EDITION_2027)
+        classroom = register_class(
+            store, rally, definition_of_rally(rally, bank), school_code="0590001A",
+            class_name="CM2 A", level="CM2", late=True,
+        )  # fmt: skip
+    return classroom.code
+
+
+@pytest.fixture
+def services(db_url: str, bank: Bank) -> Iterator[list[RallyService]]:
+    """Services as two processes would hold them: same store file, same secret."""
+    made: list[RallyService] = []
+
+    def make(**options) -> RallyService:
+        options.setdefault("now", lambda: DURING)
+        made.append(RallyService(lambda: connect_store(db_url), b"secret", lambda: bank, **options))
+        return made[-1]
+
+    yield make
+    for service in made:
+        service.close()
+
+
+def test_scheduled_rally_opens_with_its_window(services, code: str) -> None:
+    early = services(now=lambda: BEFORE)
+    during = services()
+
+    refused, no_token = early.handle(None, {"type": "join", "code": code, "name": "Léa et Tom"})
+    joined, token = during.handle(None, {"type": "join", "code": code, "name": "Léa et Tom"})
+
+    assert refused["screen"] == "join" and no_token is None
+    assert refused["error"].startswith("Le rallye n'est pas encore ouvert")
+    assert joined["screen"] == "title" and token
+
+
+def test_sessions_in_memory_stay_bounded_and_evicted_pairs_resume(services, code: str) -> None:
+    service = services(max_sessions=2)
+    tokens = []
+    for name in ("Léa et Tom", "Inès et Noé", "Zoé et Hugo"):
+        _reply, token = service.handle(None, {"type": "join", "code": code, "name": name})
+        service.handle(token, {"type": "begin"})
+        service.handle(token, {"type": "answer", "response": "5", "key": "first"})
+        tokens.append(token)
+
+    back = service.handle(tokens[0], {"type": "next"})[0]
+
+    assert service.sessions_in_memory == 2
+    assert back["screen"] == "question" and back["number"] == 2
+    assert back["who"]["name"] == "Léa et Tom"
+
+
+def test_a_session_another_process_moved_on_is_rebuilt(services, code: str, db_url: str) -> None:
+    first, second = services(), services()
+    _reply, token = first.handle(None, {"type": "join", "code": code, "name": "Léa et Tom"})
+    first.handle(token, {"type": "begin"})
+    first.handle(token, {"type": "answer", "response": "1", "key": "a"})
+    # The next requests land on the other process, which rebuilds the session.
+    second.handle(token, {"type": "next"})
+    on_second = second.handle(token, {"type": "answer", "response": "2", "key": "b"})[0]
+
+    back_on_first = first.handle(token, {"type": "next"})[0]
+
+    assert on_second["number"] == 2
+    assert back_on_first["screen"] == "question" and back_on_first["number"] == 3
+    with open_store(db_url) as store:
+        assert _keys(store) == ["a", "b"]
+
+
+def _keys(store: Store) -> list[str]:
+    [pupil] = store.pupils_of(store.classrooms()[0].id)
+    keys = []
+    for attempt in store.attempts_of(pupil.id, _round_seance_id(store)):
+        keys += [answer.client_key for answer in store.answers_of(attempt.id)]
+    return keys
+
+
+def _round_seance_id(store: Store) -> int:
+    code = store.rally_by_edition("2027").definition["round_seances"]["cm"]
+    return store.seance_by_code(code).id
