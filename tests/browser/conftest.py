@@ -129,9 +129,14 @@ def _wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> str:
     pytest.fail(f"no demo code in the server's output:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium from Debian, launched once."""
+    """Headless Chromium from Debian, launched once per test module.
+
+    Not once per session: Playwright's sync API keeps an event loop running in the
+    main thread while it is open, which would break every later test that runs
+    asyncio or its own Playwright.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
