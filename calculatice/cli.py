@@ -241,6 +241,9 @@ def serve_command(bank_folder: Path | None, db_url: str | None, no_demo: bool, *
     store.close()
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Page élève : {base}/voila/render/{PUPIL_NOTEBOOK}")
+    click.echo(f"Page enseignant : {base}/voila/render/enseignant.ipynb")
+    click.echo(f"Page inspection : {base}/voila/render/inspection.ipynb")
+    click.echo(f"Rallye : {base}/rallye")
     click.echo("Arrêt : Ctrl-C.")
     serve(settings)
 
