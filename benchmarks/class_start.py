@@ -277,7 +277,9 @@ async def _play(
 
     ws_url = base_url.replace("http://", "ws://", 1)
     channel_url = f"{ws_url}/api/kernels/{result.kernel_id}/channels?session_id={uuid.uuid4()}"
-    ws = await connect(channel_url, max_size=None, open_timeout=REPLY_TIMEOUT_S, ping_interval=None)
+    ws = await connect(
+        channel_url, max_size=None, open_timeout=REPLY_TIMEOUT_S, ping_interval=None
+    )
     channel = WidgetChannel(ws, model_id)
     try:
         states = await channel.widget_states()

@@ -196,7 +196,11 @@ class Load:
                     token, {"type": "answer", "response": typed, "key": key}
                 )
                 answered += 1
-                if reply is not None and reply.get("screen") == "feedback" and "error" not in reply:
+                if (
+                    reply is not None
+                    and reply.get("screen") == "feedback"
+                    and "error" not in reply
+                ):
                     self.answers_sent += 1
             elif screen == "feedback":
                 reply, token = await self.post(token, {"type": "next"})
@@ -234,7 +238,9 @@ async def run_load(url: str, codes: list[str], arguments: argparse.Namespace, fi
     health: list[float] = []
     started = time.monotonic()
     tasks = [
-        load.pair(number, codes[number // PAIRS_PER_CLASS], arguments.ramp * number / figures.pairs)
+        load.pair(
+            number, codes[number // PAIRS_PER_CLASS], arguments.ramp * number / figures.pairs
+        )
         for number in range(figures.pairs)
     ]
     await asyncio.gather(load.health(health), *tasks)
@@ -341,7 +347,9 @@ def main() -> None:
         client_spent = (client_after.user + client_after.system) - (
             client_before.user + client_before.system
         )
-        figures.client_cpu_ms_per_request = round(1000 * client_spent / max(figures.requests, 1), 2)
+        figures.client_cpu_ms_per_request = round(
+            1000 * client_spent / max(figures.requests, 1), 2
+        )
         figures.load_average_1min = os.getloadavg()[0]
         if process is not None:
             figures.server_peak_rss_mb = round(peak[0], 1)

@@ -320,7 +320,11 @@ def seance() -> None:
     help="ID[:option=valeur...], par exemple ce2-toutes-les-tables:questions=5 ; répétable.",
 )
 def seance_create(
-    bank_folder: Path | None, db_url: str | None, classroom: str, title: str, specs: tuple[str, ...]
+    bank_folder: Path | None,
+    db_url: str | None,
+    classroom: str,
+    title: str,
+    specs: tuple[str, ...],
 ) -> None:
     """Créer une séance pour une classe et afficher son code."""
     from calculatice.seances import create_seance, format_code, parse_item

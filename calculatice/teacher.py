@@ -57,7 +57,9 @@ class TeacherError(CalculaticeError, ValueError):
 def hash_password(password: str) -> str:
     """An argon2 hash of a password; :class:`TeacherError` if it is too short."""
     if len(password) < PASSWORD_MIN_LENGTH:
-        raise TeacherError(f"Le mot de passe doit avoir au moins {PASSWORD_MIN_LENGTH} caractères.")
+        raise TeacherError(
+            f"Le mot de passe doit avoir au moins {PASSWORD_MIN_LENGTH} caractères."
+        )
     return _hasher.hash(password)
 
 
@@ -367,7 +369,8 @@ def seance_sheet_html(seance: Seance, classroom: ClassroomRecord) -> str:
         '<body style="font-family:sans-serif">'
         f"<h1>{html.escape(seance.title)}</h1>"
         f"<p>Classe{NNBSP}: {html.escape(classroom.name)}</p>"
-        f'<p style="font-size:200%">Code{NNBSP}: <b>{html.escape(format_code(seance.code))}</b></p>'
+        f'<p style="font-size:200%">Code{NNBSP}: '
+        f"<b>{html.escape(format_code(seance.code))}</b></p>"
         "<p>Ouvre la page de calcul@TICE, écris ce code et ton prénom.</p>"
         f"<ol>{exercises}</ol></body></html>"
     )
@@ -651,7 +654,9 @@ class TeacherPage:
         item = self.items[index]
         exercise = self.desk.bank.get(item.exercise_id)
         if not exercise.common.adjustable:
-            self.compose_message.value = "Les options de cet exercice ne peuvent pas être changées."
+            self.compose_message.value = (
+                "Les options de cet exercice ne peuvent pas être changées."
+            )
             return None
         base = exercise.option_values()
         form = OptionsForm(exercise.engine_object(), {**base, **item.overrides})

@@ -200,7 +200,9 @@ def number_set_problem(text: str, schema: Mapping[str, Any]) -> str | None:
     except NumberSetError as error:
         return str(error)
     low, high = schema.get("minimum"), schema.get("maximum")
-    outside = [number for number in numbers if not low <= number <= high] if low is not None else []
+    outside = (
+        [number for number in numbers if not low <= number <= high] if low is not None else []
+    )
     if outside:
         return (
             f"Les nombres doivent être entre {write_number(low)} et {write_number(high)} "
@@ -609,7 +611,8 @@ class Workshop:
         themes = [self.theme_filter.value] if self.theme_filter.value else []
         chosen = self.bank.select(levels=levels, themes=themes)
         self.exercise_picker.options = [
-            (f"{exercise.title} ({', '.join(exercise.levels)})", exercise.id) for exercise in chosen
+            (f"{exercise.title} ({', '.join(exercise.levels)})", exercise.id)
+            for exercise in chosen
         ]
 
     def _start_from_picked(self) -> None:
@@ -805,7 +808,9 @@ def counts_figure(
     """A horizontal bar chart of counts, largest first unless the order given matters."""
     import plotly.graph_objects as go
 
-    ordered = sorted(counts.items(), key=lambda item: -item[1]) if largest_first else counts.items()
+    ordered = (
+        sorted(counts.items(), key=lambda item: -item[1]) if largest_first else counts.items()
+    )
     ordered = list(ordered)
     names = [(labels or {}).get(name, name) for name, _ in ordered]
     figure = go.Figure(go.Bar(x=[count for _, count in ordered], y=names, orientation="h"))

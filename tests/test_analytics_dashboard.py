@@ -232,7 +232,8 @@ def _assert_no_small_count_in_tables(page: str) -> None:
 
 def test_report_command_refuses_an_unknown_rally_in_french(tmp_path: Path, runner):
     result = runner.invoke(
-        main, ["report", "--input", str(SAMPLE), "--rally", "nulle-part", "--output", str(tmp_path)]
+        main,
+        ["report", "--input", str(SAMPLE), "--rally", "nulle-part", "--output", str(tmp_path)],
     )
 
     assert result.exit_code == 1
@@ -277,7 +278,10 @@ def test_dashboard_notebook_runs_headless_on_the_sample(jupyter_home: dict, monk
     notebook = nbformat.read(PROJECT / "dashboards" / "inspection.ipynb", as_version=4)
 
     NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(PROJECT)}}
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(PROJECT)}},
     ).execute()
 
     outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]

@@ -42,7 +42,21 @@ def test_french_typing_is_read(typed: str, value: Fraction) -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["", "   ", "abc", "3,5,2", "10 00", "1 0000", "3 + 4", "douze", "3/4", "1e5", "∞", "NaN", "½"],
+    [
+        "",
+        "   ",
+        "abc",
+        "3,5,2",
+        "10 00",
+        "1 0000",
+        "3 + 4",
+        "douze",
+        "3/4",
+        "1e5",
+        "∞",
+        "NaN",
+        "½",
+    ],
 )
 def test_unreadable_typing_is_none(typed: str) -> None:
     assert read_number(typed) is None

@@ -20,7 +20,12 @@ import yaml
 from sqlalchemy import create_engine
 
 from calculatice.catalogue import load_bank
-from calculatice.rally.organise import create_rally, definition_of_rally, open_rally, register_class
+from calculatice.rally.organise import (
+    create_rally,
+    definition_of_rally,
+    open_rally,
+    register_class,
+)
 from calculatice.store import open_store
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -185,7 +185,8 @@ def test_list_shows_state_window_and_codes(rally_cli) -> None:
     listed = rally_cli("list")
 
     assert listed.output.splitlines() == [
-        "2027  programmé, pas ouvert aux binômes ; période du 10/05/2027 08:00 au 21/05/2027 18:00",
+        "2027  programmé, pas ouvert aux binômes ; "
+        "période du 10/05/2027 08:00 au 21/05/2027 18:00",
         f"    {code}  CM2  CM2 A (épreuve cm)",
     ]
 

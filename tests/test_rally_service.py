@@ -48,7 +48,9 @@ def services(db_url: str, bank: Bank) -> Iterator[list[RallyService]]:
 
     def make(**options) -> RallyService:
         options.setdefault("now", lambda: DURING)
-        made.append(RallyService(lambda: connect_store(db_url), b"secret", lambda: bank, **options))
+        made.append(
+            RallyService(lambda: connect_store(db_url), b"secret", lambda: bank, **options)
+        )
         return made[-1]
 
     yield make

@@ -221,7 +221,10 @@ def test_page_composes_a_seance_and_follows_it(store, bank, school):
     page.found.value = "cm1-un-tiers-de"
     page.add_button.click()
     page.move(-1)
-    assert [item.exercise_id for item in page.items] == ["cm1-un-tiers-de", "cm1-tables-en-vitesse"]
+    assert [item.exercise_id for item in page.items] == [
+        "cm1-un-tiers-de",
+        "cm1-tables-en-vitesse",
+    ]
 
     page.chosen.index = 1
     form = page.edit_options()
@@ -294,7 +297,9 @@ def test_teacher_assign_command_adds_a_class(runner, tmp_path):
         school = store.add_school("0590003C", "École")
         store.add_classroom(school.id, "CM2 vert", "CM2")
         add_teacher_account(store, "fanny", "Mme Fanny", "secret-de-fanny")
-    result = runner.invoke(main, ["teacher", "--db", url, "assign", "fanny", "--class", "CM2 vert"])
+    result = runner.invoke(
+        main, ["teacher", "--db", url, "assign", "fanny", "--class", "CM2 vert"]
+    )
     assert result.exit_code == 0, result.output
     unknown = runner.invoke(main, ["teacher", "--db", url, "assign", "gaston", "--class", "1"])
     assert unknown.exit_code == 1

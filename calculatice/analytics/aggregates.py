@@ -165,7 +165,9 @@ def load_answers(path: str | Path) -> pd.DataFrame:
     except KeyError as error:
         raise TableError(path.name, [(None, str(error.args[0]), "colonne absente")]) from None
     except (OSError, pa.ArrowException) as error:
-        raise TableError(path.name, [(None, "(fichier)", f"fichier illisible ({error})")]) from None
+        raise TableError(
+            path.name, [(None, "(fichier)", f"fichier illisible ({error})")]
+        ) from None
     answers = arrow.to_pandas()
     _check_outcomes(answers, path.name)
     logger.info("loaded %d answers from %s", len(answers), path)

@@ -85,10 +85,18 @@ def anonymise_command(
     help="Écoles par circonscription.",
 )
 @click.option(
-    "--classes", default=2, show_default=True, type=click.IntRange(1, 20), help="Classes par école."
+    "--classes",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 20),
+    help="Classes par école.",
 )
 @click.option(
-    "--pairs", default=12, show_default=True, type=click.IntRange(1, 40), help="Binômes par classe."
+    "--pairs",
+    default=12,
+    show_default=True,
+    type=click.IntRange(1, 40),
+    help="Binômes par classe.",
 )
 @click.option(
     "--exercises",

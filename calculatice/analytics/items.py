@@ -134,7 +134,9 @@ def fit_rasch(
     """
     matrix = np.asarray(scores, dtype=float)
     items = (
-        tuple(scores.columns) if isinstance(scores, pd.DataFrame) else tuple(range(matrix.shape[1]))
+        tuple(scores.columns)
+        if isinstance(scores, pd.DataFrame)
+        else tuple(range(matrix.shape[1]))
     )
     weights = np.ones(matrix.shape[0]) if weights is None else np.asarray(weights, float)
     observed = ~np.isnan(matrix)

@@ -331,7 +331,9 @@ class Mathador(Engine):
 
         shown = " ; ".join(n(number) for number in numbers)
         allowed = " ".join(_FRENCH[sign] for sign in signs)
-        rule = "chaque nombre une fois" if options.all_numbers else "chaque nombre une fois au plus"
+        rule = (
+            "chaque nombre une fois" if options.all_numbers else "chaque nombre une fois au plus"
+        )
         return Question(
             prompt=f"Avec les nombres {shown}, écris un calcul qui donne {n(target)}. "
             f"Opérations{NNBSP}: {allowed}{NNBSP}; {rule}.",

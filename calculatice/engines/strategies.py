@@ -137,7 +137,8 @@ def _estimation_distractors(
     plausible.append(_round_to_two_digits(wrong_operation)[0])
     margin = 2 * abs(exact - right_choice) + step
     kept = sorted(
-        {value for value in plausible if value > 0 and abs(value - exact) > margin} - {right_choice}
+        {value for value in plausible if value > 0 and abs(value - exact) > margin}
+        - {right_choice}
     )
     rng.shuffle(kept)
     picked = kept[:3]
@@ -301,7 +302,9 @@ class FriendlySum(Engine):
 
     name = "friendly_sum"
     title = "Nombres amis"
-    description = "Sommes et produits où deux nombres s'associent bien (25 + 37 + 75, 4 × 17 × 25)."
+    description = (
+        "Sommes et produits où deux nombres s'associent bien (25 + 37 + 75, 4 × 17 × 25)."
+    )
     Options = FriendlySumOptions
 
     def generate(self, options: FriendlySumOptions, rng: random.Random) -> Question:
@@ -542,7 +545,9 @@ class TargetPairs(Engine):
 
     name = "target_pairs"
     title = "Paires qui font le total"
-    description = "Parmi plusieurs nombres, cocher les deux dont la somme fait 10, 100, 1 000 ou 1."
+    description = (
+        "Parmi plusieurs nombres, cocher les deux dont la somme fait 10, 100, 1 000 ou 1."
+    )
     Options = TargetPairsOptions
 
     def generate(self, options: TargetPairsOptions, rng: random.Random) -> Question:

@@ -44,7 +44,7 @@ STATUS_TEXT = {"scheduled": "programmé", "open": "ouvert", "closed": "fermé"}
 
 @dataclass(frozen=True)
 class RallyRound:
-    """What the rally page needs to serve one class: the rally, its round and the round's séance."""
+    """What the rally page needs for one class: the rally, its round and the round's séance."""
 
     rally: RallyRecord
     definition: RallyDefinition

@@ -43,7 +43,9 @@ PROBLEMS = {
     "vérifie-le avec ton enseignant.",
     "name_empty": f"Écrivez vos deux prénoms{NNBSP}: «{NNBSP}Léa et Tom{NNBSP}».",
     "name_long": "Ces prénoms sont trop longs.",
-    "name_chars": "Écrivez seulement vos prénoms, avec des lettres (pas de chiffres ni de signes).",
+    "name_chars": (
+        "Écrivez seulement vos prénoms, avec des lettres (pas de chiffres ni de signes)."
+    ),
     "internal": f"Un problème est survenu{NNBSP}: recharge la page.",
 }
 
@@ -336,7 +338,8 @@ def closed_text(definition: RallyDefinition, status: str, now: datetime) -> str:
     dates = f"du {_moment(window.opens)} au {_moment(window.closes)}"
     if status == "closed" or now >= window.closes:
         return (
-            f"Le rallye est terminé{NNBSP}: il avait lieu {dates}. Bravo pour votre travail{NNBSP}!"
+            f"Le rallye est terminé{NNBSP}: il avait lieu {dates}. "
+            f"Bravo pour votre travail{NNBSP}!"
         )
     return f"Le rallye n'est pas encore ouvert{NNBSP}: il aura lieu {dates}."
 

@@ -237,7 +237,7 @@ class Answer(Base):
 
 
 class Rally(Base):
-    """A rally edition: its checked definition, the seed its questions are drawn from, its state."""
+    """A rally edition: its checked definition, the seed of its questions, its state."""
 
     __tablename__ = "rallies"
     __table_args__ = (CheckConstraint(_one_of("status", RALLY_STATUSES), name="status"),)

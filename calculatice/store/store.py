@@ -195,7 +195,9 @@ class Store:
             with self._refusing(refusal):
                 session.execute(insert(classroom_teachers).values(**link))
 
-    def add_pupil(self, classroom_id: int, display_name: str, is_pair: bool = False) -> PupilRecord:
+    def add_pupil(
+        self, classroom_id: int, display_name: str, is_pair: bool = False
+    ) -> PupilRecord:
         """Add a pupil, or a pair of pupils (``is_pair``, named like « Léa et Tom »), to a class.
 
         Only a first name is kept. Raises :class:`StoreError` for an unknown class.
@@ -529,7 +531,11 @@ class Store:
         Raises :class:`StoreError` if the edition exists already.
         """
         rally = Rally(
-            edition=edition, title=title, seed=seed, status="scheduled", definition=dict(definition)
+            edition=edition,
+            title=title,
+            seed=seed,
+            status="scheduled",
+            definition=dict(definition),
         )
         refusal = f"Le rallye « {edition} » existe déjà."
         with self._refusing(refusal), self._writing() as session:
@@ -576,7 +582,9 @@ class Store:
         Raises :class:`StoreError` for an unknown rally or class, or a class
         registered already.
         """
-        registration = RallyClass(rally_id=rally_id, classroom_id=classroom_id, round_key=round_key)
+        registration = RallyClass(
+            rally_id=rally_id, classroom_id=classroom_id, round_key=round_key
+        )
         refusal = f"Classe {classroom_id} déjà inscrite, ou rallye {rally_id} inconnu."
         with self._refusing(refusal), self._writing() as session:
             session.add(registration)

@@ -13,7 +13,7 @@ PUPIL_NOTEBOOK = "eleve.ipynb"
 
 
 class ServeSettings(OptionModel):
-    """Every setting of ``calculatice serve``, declared once; the command's options come from it."""
+    """Every setting of ``calculatice serve``, declared once; its options come from here."""
 
     host: str = Field("127.0.0.1", title="Adresse", description="Adresse d'écoute du serveur.")
     port: int = Field(8866, ge=1, le=65535, title="Port", description="Port d'écoute.")
