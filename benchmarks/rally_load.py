@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import random
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -47,6 +45,8 @@ from pathlib import Path
 import httpx
 import psutil
 from sqlalchemy import func, select
+
+from calculatice.web.launch import running_server
 
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "benchmarks" / "results" / "rally_load.json"
@@ -257,36 +257,6 @@ async def run_load(url: str, codes: list[str], arguments: argparse.Namespace, fi
     return run_id
 
 
-def start_server(db_url: str, folder: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    environment = {
-        **os.environ,
-        "CALCULATICE_DB_URL": db_url,
-        "CALCULATICE_RALLY_SECRET": uuid.uuid4().hex,
-    }
-    command = [
-        sys.executable, "-m", "calculatice", "serve", "--no-demo", "--port", str(port),
-        "--pool-size", "0", "--state-dir", str(folder / "state"),
-        "--dashboards", str(PROJECT / "dashboards"), "--bank", str(PROJECT / "exercices"),
-    ]  # fmt: skip
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(
-        command, cwd=folder, env=environment, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/calculatice/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"the server did not start; see {folder / 'server.log'}")
-
-
 async def sample_memory(pid: int, peak: list[float], stop: asyncio.Event) -> None:
     process = psutil.Process(pid)
     while not stop.is_set():
@@ -321,12 +291,16 @@ def main() -> None:
     codes = prepare(db_url, arguments.pairs)
     figures = Figures(arguments.pairs, arguments.seconds, arguments.interval)
     figures.machine = f"{platform.node()} {os.cpu_count()} CPU, Python {platform.python_version()}"
-    process = None
-    if arguments.url:
-        url = arguments.url.rstrip("/")
-    else:
-        process, url = start_server(db_url, folder)
-    try:
+    with contextlib.ExitStack() as stack:
+        process = None
+        if arguments.url:
+            url = arguments.url.rstrip("/")
+        else:
+            secret = {"CALCULATICE_RALLY_SECRET": uuid.uuid4().hex}
+            server = stack.enter_context(
+                running_server(folder, db_url, ["--no-demo", "--pool-size", "0"], secret)
+            )
+            process, url = server.process, server.url
         peak = [0.0]
 
         async def measured() -> str:
@@ -356,13 +330,6 @@ def main() -> None:
             spent = _cpu_seconds(process) - cpu_before
             figures.server_cpu_ms_per_request = round(1000 * spent / max(figures.requests, 1), 2)
         figures.answers_stored = stored_answers(db_url, run_id)
-    finally:
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
     report = {**asdict(figures), "date": datetime.now(UTC).isoformat(timespec="seconds")}
     print(json.dumps(report, indent=2, ensure_ascii=False))

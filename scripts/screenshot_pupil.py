@@ -9,23 +9,17 @@ and writes ``docs/images/eleve.png``. Run it from the project folder::
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import expect, sync_playwright
 
 from calculatice.catalogue import load_bank
 from calculatice.demo import DEMO_CLASS
 from calculatice.seances import create_seance, format_code, open_seance, parse_item
 from calculatice.store import open_store
+from calculatice.web.launch import running_server
 
 PROJECT = Path(__file__).resolve().parents[1]
 BANK = PROJECT / "exercices"
@@ -39,40 +33,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-dev-shm-usage",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(folder: Path, port: int, db_url: str) -> subprocess.Popen:
-    environment = {**os.environ, "CALCULATICE_DB_URL": db_url, "HOME": str(folder)}
-    command = [
-        sys.executable, "-m", "calculatice", "serve",
-        "--port", str(port), "--pool-size", "1", "--fill-delay", "0",
-        "--state-dir", str(folder / "state"),
-        "--dashboards", str(PROJECT / "dashboards"), "--bank", str(BANK),
-    ]  # fmt: skip
-    log = (folder / "server.log").open("w")
-    return subprocess.Popen(
-        command, cwd=folder, env=environment, stdout=log, stderr=subprocess.STDOUT
-    )
-
-
-def wait_until_ready(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("calculatice serve stopped: see its log")
-        try:
-            if httpx.get(f"{url}/calculatice/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("calculatice serve did not answer in time")
 
 
 def new_seance(db_url: str) -> str:
@@ -131,20 +91,10 @@ def take_picture(url: str, db_url: str, code: str) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="calculatice-screenshot-") as name:
         folder = Path(name)
-        port = free_port()
         db_url = f"sqlite:///{folder / 'calculatice.sqlite'}"
-        url = f"http://127.0.0.1:{port}"
-        process = start_server(folder, port, db_url)
-        try:
-            wait_until_ready(process, url)
-            take_picture(url, db_url, new_seance(db_url))
-        finally:
-            # Started in the background, Voilà ignores SIGINT: SIGTERM stops it.
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        options = ["--pool-size", "1", "--fill-delay", "0"]
+        with running_server(folder, db_url, options) as server:
+            take_picture(server.url, db_url, new_seance(db_url))
     print(f"Written {OUTPUT.relative_to(PROJECT)}")
 
 

@@ -8,12 +8,6 @@ a short one for the browser (13 exercises of one question each).
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +23,7 @@ from calculatice.rally.definition import load_definition
 from calculatice.rally.organise import create_rally, open_rally, register_class
 from calculatice.rally.service import PROBLEMS
 from calculatice.store import Store, open_store
+from calculatice.web.launch import running_server
 
 PROJECT = Path(__file__).resolve().parents[1]
 BANK = PROJECT / "exercices"
@@ -48,7 +43,6 @@ SHORT_ROUND = [
     "cm1-un-tiers-de",
     "cm1-multiples-de-25-et-50",
 ]
-START_TIMEOUT_S = 90
 FIRST_EXERCISE = {"questions": 10, "question_seconds": 18}
 PUBLIC_KEYS = {
     "prompt", "kind", "choices", "cells", "layout", "svg", "flash_seconds", "flash_text",
@@ -64,12 +58,6 @@ class RallyServer:
 
     def store(self) -> Store:
         return open_store(self.db_url)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _write_rally(folder: Path, edition: str, changes: dict[str, Any]) -> Path:
@@ -134,47 +122,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RallyServer]:
     folder = tmp_path_factory.mktemp("rally-server")
     db_url = f"sqlite:///{folder / 'rally.sqlite'}"
     codes = _prepare(folder, db_url)
-    port = _free_port()
-    log = folder / "server.log"
-    environment = {
-        **os.environ,
-        "CALCULATICE_DB_URL": db_url,
-        "CALCULATICE_RALLY_SECRET": "test-secret",
-        "HOME": str(folder),
-    }
-    command = [
-        sys.executable, "-m", "calculatice", "serve", "--no-demo", "--port", str(port),
-        "--pool-size", "0", "--state-dir", str(folder / "state"),
-        "--dashboards", str(PROJECT / "dashboards"), "--bank", str(BANK),
-    ]  # fmt: skip
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command, cwd=folder, env=environment, stdout=output, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_ready(process, url, log)
-        yield RallyServer(url, db_url, codes)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"calculatice serve stopped:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/calculatice/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"calculatice serve did not answer in time:\n{log.read_text()}")
+    options = ["--no-demo", "--pool-size", "0"]
+    secret = {"CALCULATICE_RALLY_SECRET": "test-secret"}
+    with running_server(folder, db_url, options, secret) as running:
+        yield RallyServer(running.url, db_url, codes)
 
 
 class Pair:

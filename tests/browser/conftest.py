@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from calculatice.catalogue import load_bank
 from calculatice.demo import DEMO_CLASS
 from calculatice.seances import create_seance, parse_item
 from calculatice.store import Store, open_store
+from calculatice.web.launch import PROJECT, running_server
 
-PROJECT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -29,7 +22,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-dev-shm-usage",
 ]
-START_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
@@ -54,12 +46,6 @@ class LiveServer:
             ).code
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
@@ -71,58 +57,12 @@ def _chromium() -> str:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``calculatice serve`` on a fresh SQLite file with its demo data, stopped at the end."""
     folder = tmp_path_factory.mktemp("server")
-    port = _free_port()
     db_url = f"sqlite:///{folder / 'calculatice.sqlite'}"
-    log = folder / "server.log"
-    environment = {**os.environ, "CALCULATICE_DB_URL": db_url, "HOME": str(folder)}
-    command = [
-        sys.executable,
-        "-m",
-        "calculatice",
-        "serve",
-        "--port",
-        str(port),
-        "--pool-size",
-        "2",
-        "--fill-delay",
-        "0",
-        "--state-dir",
-        str(folder / "state"),
-        "--dashboards",
-        str(PROJECT / "dashboards"),
-        "--bank",
-        str(PROJECT / "exercices"),
-    ]
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command, cwd=folder, env=environment, stdout=output, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        demo_code = _wait_until_ready(process, url, log)
-        yield LiveServer(url, db_url, demo_code, log)
-    finally:
-        # Started in the background, Voilà ignores SIGINT: SIGTERM stops it.
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with running_server(folder, db_url, ["--pool-size", "2", "--fill-delay", "0"]) as server:
+        yield LiveServer(server.url, db_url, _demo_code(server.log), server.log)
 
 
-def _wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> str:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"calculatice serve stopped:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/calculatice/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    else:
-        pytest.fail(f"calculatice serve did not answer in time:\n{log.read_text()}")
+def _demo_code(log: Path) -> str:
     for line in log.read_text().splitlines():
         if "code " in line and "démonstration" in line:
             return line.rsplit("code ", 1)[1].strip().replace("-", "")
