@@ -7,8 +7,12 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import minimize
+from scipy.special import expit, logsumexp
 
 from calculatice.analytics.items import (
+    RaschData,
+    _quadrature,
     classical_items,
     cronbach_alpha,
     eap_abilities,
@@ -25,38 +29,158 @@ from calculatice.analytics.reports import (
 )
 from calculatice.analytics.simulate import RallyShape, simulate
 
-# LSAT section 6 (Bock and Lieberman 1970): how many of 1,000 examinees gave each
-# response pattern to the 5 items, patterns in binary order 00000, 00001, …, 11111.
+# LSAT section 6 (Bock and Lieberman 1970; Thissen 1982): how many of 1,000 examinees gave
+# each response pattern to the 5 items, patterns in binary order 00000, 00001, …, 11111.
 LSAT6_COUNTS = [
     3, 6, 2, 11, 1, 1, 3, 4, 1, 8, 0, 16, 0, 3, 2, 15,
     10, 29, 14, 81, 3, 28, 15, 80, 16, 56, 21, 173, 11, 61, 28, 298,
 ]  # fmt: skip
 LSAT6_PATTERNS = np.array(list(itertools.product([0, 1], repeat=5)), dtype=float)
 
+# The same data as published with the BUGS "LSAT: item response" example, in the Stan
+# repository: stan-dev/stan, src/models/bugs_examples/vol1/lsat/lsat.data.R (commit
+# 452837a57d8708d50b033029fdfb2c0a7e2201fd): cumulative counts of the 32 patterns, whose
+# response matrix lists item 1 as the slowest-changing digit (binary order).
+STAN_LSAT_CULM = [
+    3, 9, 11, 22, 23, 24, 27, 31, 32, 40, 40, 56, 56, 59, 61, 76,
+    86, 115, 129, 210, 213, 241, 256, 336, 352, 408, 429, 602, 613, 674, 702, 1000,
+]  # fmt: skip
 
-def test_lsat6_has_a_thousand_examinees():
+# R package ltm, rasch(data = LSAT, IRT.param = TRUE), 21 Gauss–Hermite points, as printed by
+# summary() in the R Markdown document "Bayesian IRT" (Reginald Ziedzor, 2020; found in the
+# code search index, file id 17070676907, repository not named there): log.Lik -2466.938,
+# Dffclt.Item 1..5 and Dscrmn. The same fit by irtQ's est_irt(LSAT6, model = "1PLM") (49
+# rectangular points on ±6), in the example output of irtQ's reference page est_irt
+# (hwangQ/irtQ, reference/est_irt.md, stored version id 71150659097): slope 0.7551678,
+# difficulties -3.6151311 -1.3223732 -0.3176192 -1.7300276 -2.7800696, -2loglik 4933.875.
+LTM_FREE_DIFFICULTY = [-3.6153, -1.3224, -0.3176, -1.7301, -2.7802]
+LTM_FREE_DISCRIMINATION = 0.7551
+LTM_FREE_LOG_LIKELIHOOD = -2466.938
+
+# The slope fixed at 1: irtQ's est_irt(LSAT6, D = 1, model = "1PLM", fix.a.1pl = TRUE,
+# a.val.1pl = 1) in the same page: Log-likelihood -2473.054, difficulties (2 decimals)
+# -2.87 -1.06 -0.26 -1.39 -2.22. No printed ltm output of rasch(LSAT, constraint =
+# cbind(6, 1)) was found in the search corpora; irtQ's figures are the reference here.
+IRTQ_FIXED_DIFFICULTY = [-2.87, -1.06, -0.26, -1.39, -2.22]
+IRTQ_FIXED_LOG_LIKELIHOOD = -2473.054
+
+
+def test_the_analytics_levels_are_the_catalogue_levels():
+    from calculatice.analytics.constants import LEVELS
+    from calculatice.catalogue import LEVELS as CATALOGUE_LEVELS
+
+    assert LEVELS == CATALOGUE_LEVELS
+
+
+def test_lsat6_counts_match_the_published_data():
     assert sum(LSAT6_COUNTS) == 1000
+    assert list(np.diff([0, *STAN_LSAT_CULM])) == LSAT6_COUNTS
 
 
-def test_rasch_with_unit_spread_matches_ltm_on_lsat6():
-    # ltm: rasch(LSAT, constraint = cbind(6, 1)); Log.Lik -2473.054.
+def test_rasch_with_unit_spread_matches_irtq_on_lsat6():
     fit = fit_rasch(LSAT6_PATTERNS, sd=1.0, weights=LSAT6_COUNTS)
 
     assert fit.converged
-    np.testing.assert_allclose(fit.difficulty, [-2.872, -1.063, -0.258, -1.388, -2.219], atol=0.01)
-    assert fit.log_likelihood == pytest.approx(-2473.054, abs=0.01)
+    np.testing.assert_allclose(fit.difficulty, IRTQ_FIXED_DIFFICULTY, atol=0.005)
+    assert fit.log_likelihood == pytest.approx(IRTQ_FIXED_LOG_LIKELIHOOD, abs=0.001)
 
 
-def test_rasch_with_estimated_spread_matches_bock_and_aitkin_on_lsat6():
-    # ltm: rasch(LSAT) gives a common discrimination 0.755, Log.Lik -2466.938; centred
-    # logit difficulties as Bock and Aitkin (1981) report them.
+def test_rasch_with_estimated_spread_matches_ltm_on_lsat6():
+    # ltm's logit a·(z − b*) with z ~ N(0, 1) is ours θ − b with θ = a·z: sd = a, b = a·b*.
     fit = fit_rasch(LSAT6_PATTERNS, weights=LSAT6_COUNTS)
 
-    assert fit.sd == pytest.approx(0.755, abs=0.005)
-    np.testing.assert_allclose(
-        fit.centred.to_numpy(), [-1.256, 0.476, 1.235, 0.168, -0.625], atol=0.01
+    assert fit.converged
+    assert fit.sd == pytest.approx(LTM_FREE_DISCRIMINATION, abs=0.0001)
+    np.testing.assert_allclose(fit.difficulty / fit.sd, LTM_FREE_DIFFICULTY, atol=0.0002)
+    assert fit.log_likelihood == pytest.approx(LTM_FREE_LOG_LIKELIHOOD, abs=0.001)
+
+
+def _simulated_rasch(people: int, items: int, sd: float, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    difficulty = np.linspace(-1.5, 1.5, items)
+    ability = rng.normal(0.0, sd, people)
+    right = rng.random((people, items)) < expit(ability[:, None] - difficulty[None, :])
+    return right.astype(float), difficulty
+
+
+def _uncompressed_fit(matrix: np.ndarray, sd: float | None):
+    """The marginal likelihood summed participant by participant, maximised by scipy."""
+    nodes, log_weights = _quadrature()
+    observed = ~np.isnan(matrix)
+    right = np.where(observed, matrix, 0.0)
+    wrong = np.where(observed, 1.0 - matrix, 0.0)
+
+    def negative(parameters):
+        spread = np.exp(parameters[-1]) if sd is None else sd
+        distance = spread * nodes[:, None] - parameters[: matrix.shape[1]][None, :]
+        # log p = −log(1 + e^−x), log(1 − p) = −log(1 + e^x)
+        joint = right @ -np.logaddexp(0, -distance).T + wrong @ -np.logaddexp(0, distance).T
+        return -logsumexp(joint + log_weights[None, :], axis=1).sum()
+
+    start = np.zeros(matrix.shape[1] + (sd is None))
+    result = minimize(negative, start, method="BFGS", options={"gtol": 1e-7})
+    return result.x, -result.fun
+
+
+@pytest.mark.parametrize("sd", [None, 1.0])
+def test_grouped_fit_equals_the_participant_by_participant_likelihood(sd):
+    matrix, _ = _simulated_rasch(300, 6, 1.3, seed=2)
+    matrix[np.random.default_rng(3).random(matrix.shape) < 0.15] = np.nan  # some not reached
+
+    fit = fit_rasch(matrix, sd=sd)
+    parameters, log_likelihood = _uncompressed_fit(matrix, sd)
+
+    data = RaschData.from_scores(matrix)
+    assert data.weight.sum() == 300
+    assert data.weight.size < 300
+    np.testing.assert_allclose(fit.difficulty, parameters[:6], atol=1e-4)
+    if sd is None:
+        assert np.log(fit.sd) == pytest.approx(parameters[-1], abs=1e-4)
+    assert fit.log_likelihood == pytest.approx(log_likelihood, abs=1e-6)
+
+
+def test_identical_patterns_weighted_or_repeated_give_the_same_fit():
+    repeated = np.repeat(LSAT6_PATTERNS, LSAT6_COUNTS, axis=0)
+
+    fit = fit_rasch(repeated)
+    weighted = fit_rasch(LSAT6_PATTERNS, weights=LSAT6_COUNTS)
+
+    np.testing.assert_allclose(fit.difficulty, weighted.difficulty, atol=1e-10)
+    assert fit.log_likelihood == pytest.approx(weighted.log_likelihood, rel=1e-12)
+    # Complete answers: one group per raw score, 0 to 5.
+    assert RaschData.from_scores(repeated).weight.size == 6
+
+
+def test_spread_is_estimated_on_a_long_round():
+    # 100 items, as a level's round: the spread used to run off to infinity here.
+    matrix, difficulty = _simulated_rasch(3000, 100, 1.5)
+
+    fit = fit_rasch(matrix)
+
+    assert fit.converged
+    assert fit.sd == pytest.approx(1.5, abs=0.08)
+    assert np.abs(fit.centred.to_numpy() - (difficulty - difficulty.mean())).max() < 0.25
+    # Far from the optimum the likelihood stays finite: it is computed in log space.
+    assert np.isfinite(fit_rasch(matrix, sd=30.0, max_iterations=1).log_likelihood)
+
+
+def test_items_all_right_or_all_wrong_or_never_reached_stay_out_of_the_fit():
+    matrix = np.column_stack(
+        [
+            LSAT6_PATTERNS,
+            np.ones(32),
+            np.zeros(32),
+            np.full(32, np.nan),
+        ]
     )
-    assert fit.log_likelihood == pytest.approx(-2466.938, abs=0.01)
+
+    fit = fit_rasch(matrix, weights=LSAT6_COUNTS)
+    reference = fit_rasch(LSAT6_PATTERNS, weights=LSAT6_COUNTS)
+
+    np.testing.assert_allclose(fit.difficulty[:5], reference.difficulty, atol=1e-8)
+    assert fit.difficulty[5] == -np.inf
+    assert fit.difficulty[6] == np.inf
+    assert np.isnan(fit.difficulty[7])
 
 
 def test_eap_ability_is_finite_for_a_perfect_score_and_ordered():
@@ -157,3 +281,25 @@ def test_typical_wrong_answers_fall_in_the_category_they_stand_for():
 
     assert set(made) >= {"other_operation", "neighbour_fact", "off_by_one", "digits_swapped"}
     assert all(classify("7 × 8 = …", 56, answer) == name for name, answer in made.items())
+
+
+def test_dashboard_difficulties_are_the_rasch_fit_of_the_score_matrix(rally):
+    from calculatice.analytics.aggregates import dashboard_tables
+
+    table = dashboard_tables(rally).items
+    scores = score_matrix(rally)
+    answered = scores.notna().sum()
+    p = scores.mean()
+    kept = scores.loc[:, (answered >= 10) & (p > 0) & (p < 1)]
+    fit = fit_rasch(kept)
+
+    assert fit.converged and 0.3 < fit.sd < 5
+    expected = fit.centred
+    shown = table.set_index(["exercise_id", "question_index"])["b"].dropna()
+    assert len(shown) == kept.shape[1]
+    np.testing.assert_allclose(shown.loc[expected.index].to_numpy(), expected, atol=1e-8)
+    np.testing.assert_allclose(
+        table["p"].to_numpy(),
+        p.loc[table.set_index(["exercise_id", "question_index"]).index].to_numpy(),
+        atol=1e-12,
+    )

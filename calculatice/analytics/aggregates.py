@@ -16,22 +16,20 @@ import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
+from calculatice.analytics.constants import CSV_NULL, FUNNEL_LEVELS, LEVELS, OUTCOMES
 from calculatice.analytics.errors import TableError
-from calculatice.analytics.items import fit_rasch
+from calculatice.analytics.items import RaschData, fit_rasch_data
 from calculatice.analytics.mistakes import CATEGORIES, classify
 from calculatice.analytics.privacy import MIN_PUPILS, suppress_small_cells, with_margins
-from calculatice.analytics.reports import FUNNEL_LEVELS
-from calculatice.analytics.tidy import CSV_NULL, OUTCOMES
-from calculatice.catalogue import LEVELS
 from calculatice.numbers import read_number
 
 logger = logging.getLogger(__name__)
@@ -57,26 +55,15 @@ NUMBER_COLUMNS = {"question_index": pa.int32(), "response_ms": pa.float64()}
 SPEED_LIMIT_SECONDS = 20.0
 """The time limit ``d`` of the speed-accuracy score (as in :func:`.reports.speed`)."""
 
-RASCH_SPREAD = 1.0
-"""The spread of abilities of the Rasch fit, fixed: the model with discrimination 1.
+RASCH_SPREAD: float | None = None
+"""The spread of abilities of the Rasch fit: ``None`` estimates it (the Rasch model proper).
 
-Estimating it as well sends it off to infinity on simulated rallies (a
-shortcoming of :func:`.items.fit_rasch` still to be looked into); with it
-fixed, the difficulties keep their order and their logit scale.
+It used to be fixed at 1 because its estimate ran off to infinity: the
+old fit took ``log(1 − p)`` of probabilities rounded to 1, got ``0 × −inf
+= NaN`` at wide spreads, and BFGS then wandered. The fit now works in log
+space (:func:`.items.fit_rasch_data`) and finds a finite spread; a fit
+that still fails falls back to 1 with a warning.
 """
-
-RASCH_TOLERANCE = 1e-3
-"""The fit's gradient tolerance: difficulties within 1e-5 logit of a strict fit, 8 times faster."""
-
-RASCH_PARTICIPANTS = 1000
-"""Participants per level the Rasch fit uses at most (drawn with a fixed seed).
-
-A thousand give each difficulty a standard error of about 0.07 logit,
-and keep the fit under a second on a department's rally.
-"""
-
-FINAL_SCORES = {"right": 1.0, "wrong": 0.0, "timeout": 0.0, "empty": 0.0}
-"""A question's score from the outcome of its last row; ``not_reached`` is missing."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +155,11 @@ def load_answers(path: str | Path) -> pd.DataFrame:
         raise TableError(
             path.name, [(None, "(fichier)", f"fichier illisible ({error})")]
         ) from None
-    answers = arrow.to_pandas()
+    # Arrow buffers are freed as each column is converted: one copy in memory, not two.
+    answers = arrow.to_pandas(split_blocks=True, self_destruct=True)
+    del arrow
+    if path.suffix.lower() != ".parquet":
+        answers = _text_nulls(answers)
     _check_outcomes(answers, path.name)
     logger.info("loaded %d answers from %s", len(answers), path)
     return answers
@@ -197,18 +188,19 @@ def _read_csv(path: Path, columns: list[str]) -> pa.Table:
         quoted_strings_can_be_null=False,
     )
     # Only CSV_NULL is missing text; an empty answer stays "" (strings_can_be_null=False).
-    arrow = pa_csv.read_csv(path, convert_options=convert)
-    return _text_nulls(arrow)
+    # Text is read straight into dictionaries; CSV_NULL becomes missing in pandas, where
+    # removing a category recodes integer codes instead of comparing millions of strings.
+    return pa_csv.read_csv(path, convert_options=convert)
 
 
-def _text_nulls(arrow: pa.Table) -> pa.Table:
+def _text_nulls(answers: pd.DataFrame) -> pd.DataFrame:
     """Turn the CSV's ``\\N`` in text columns into missing values."""
-    for position, name in enumerate(arrow.column_names):
-        if name in TEXT_COLUMNS:
-            column = arrow.column(name).cast(pa.string())
-            column = pa.compute.if_else(pa.compute.equal(column, CSV_NULL), None, column)
-            arrow = arrow.set_column(position, name, column.dictionary_encode())
-    return arrow
+    nulls = {
+        column: answers[column].cat.remove_categories([CSV_NULL])
+        for column in TEXT_COLUMNS
+        if CSV_NULL in answers[column].cat.categories
+    }
+    return answers.assign(**nulls) if nulls else answers
 
 
 def _schema(columns: list[str]) -> pa.Schema:
@@ -225,13 +217,17 @@ def _check_outcomes(answers: pd.DataFrame, source: str) -> None:
 
 
 def select(answers: pd.DataFrame, selection: Selection) -> pd.DataFrame:
-    """The answers of one rally, level and district (each ``None`` for all)."""
-    mask = np.ones(len(answers), dtype=bool)
+    """The answers of one rally, level and district (each ``None`` for all).
+
+    With nothing to filter, the table itself (no copy).
+    """
+    mask = None
     for column in ("rally", "level", "district"):
         value = getattr(selection, column)
         if value is not None:
-            mask &= (answers[column] == value).to_numpy()
-    return answers[mask]
+            matches = (answers[column] == value).to_numpy()
+            mask = matches if mask is None else mask & matches
+    return answers if mask is None else answers[mask]
 
 
 def choices(answers: pd.DataFrame, column: str) -> list[str]:
@@ -270,25 +266,47 @@ def dashboard_tables(answers: pd.DataFrame, selection: Selection | None = None) 
     )
 
 
-# Every table below works on integer codes: a frame with one code column per
-# text column and the numbers, built once per selection.
+# Every table below works on integer codes: text columns are categories (their
+# codes index their categories, unused ones included), read as numpy arrays;
+# no table copies the answers.
+
+FINAL_COLUMNS = ("level", "exercise_id", "question_index", "participant_id", "class_id", "outcome")
+"""The columns the tables read from each question's final row."""
 
 
 def _coded(answers: pd.DataFrame) -> pd.DataFrame:
-    coded = {}
+    """The answers with text as categories and numbers as numpy types (as they are, if so)."""
+    converted = {}
     for column in TEXT_COLUMNS:
-        values = answers[column]
-        if not isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype("category")
-        values = values.cat.remove_unused_categories()
-        coded[column] = values.reset_index(drop=True)
-    coded["question_index"] = answers["question_index"].to_numpy(dtype=np.int64)
-    coded["response_ms"] = answers["response_ms"].to_numpy(dtype=float, na_value=np.nan)
-    return pd.DataFrame(coded, index=pd.RangeIndex(len(answers)))
+        if column in answers and not isinstance(answers[column].dtype, pd.CategoricalDtype):
+            converted[column] = answers[column].astype("category")
+    if answers["question_index"].dtype.kind not in "iu":
+        converted["question_index"] = answers["question_index"].to_numpy(dtype=np.int64)
+    if answers["response_ms"].dtype != np.float64:
+        values = answers["response_ms"].to_numpy(dtype=float, na_value=np.nan)
+        converted["response_ms"] = values
+    if not converted:
+        return answers
+    return answers.assign(**converted)
 
 
 def _codes(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A category column's codes as int64 (``-1`` for missing)."""
     return frame[column].cat.codes.to_numpy().astype(np.int64)
+
+
+def _size(frame: pd.DataFrame, column: str) -> int:
+    return len(frame[column].cat.categories)
+
+
+def _is(frame: pd.DataFrame, column: str, value: str) -> np.ndarray:
+    """``frame[column] == value`` as a numpy array, on the codes of a category column."""
+    if not isinstance(frame[column].dtype, pd.CategoricalDtype):
+        return (frame[column] == value).to_numpy(dtype=bool, na_value=False)
+    categories = frame[column].cat.categories
+    if value not in categories:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[column].cat.codes.to_numpy() == categories.get_loc(value)
 
 
 def _distinct_per_group(groups: np.ndarray, members: np.ndarray, n_groups: int) -> np.ndarray:
@@ -298,14 +316,22 @@ def _distinct_per_group(groups: np.ndarray, members: np.ndarray, n_groups: int) 
     return np.bincount(pairs // span, minlength=n_groups)
 
 
+def _item_codes(frame: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """One integer per (exercise, question), and the number of questions per exercise."""
+    questions = int(frame["question_index"].max()) + 1 if len(frame) else 1
+    item = _codes(frame, "exercise_id") * questions
+    return item + frame["question_index"].to_numpy(), questions
+
+
 def _final_rows(chosen: pd.DataFrame) -> pd.DataFrame:
-    """The last row of each participant's question: the question's result."""
+    """The last row of each participant's question (the question's result), some columns."""
     if chosen.empty:
-        return chosen
-    item = _codes(chosen, "exercise_id") * (int(chosen["question_index"].max()) + 1)
-    item += chosen["question_index"].to_numpy()
-    key = _codes(chosen, "participant_id") * (int(item.max()) + 1) + item
-    return chosen[~pd.Series(key).duplicated(keep="last").to_numpy()]
+        return chosen[list(FINAL_COLUMNS)]
+    item, questions = _item_codes(chosen)
+    span = questions * _size(chosen, "exercise_id")
+    key = _codes(chosen, "participant_id") * span + item
+    last = ~pd.Series(key).duplicated(keep="last").to_numpy()
+    return chosen[list(FINAL_COLUMNS)][last]
 
 
 def summary(chosen: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
@@ -314,8 +340,9 @@ def summary(chosen: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
     Every figure is hidden when the selection has fewer participants than the minimum.
     """
     participants = chosen["participant_id"].nunique()
-    reached = final[final["outcome"] != "not_reached"]
-    success = float((reached["outcome"] == "right").mean()) if len(reached) else np.nan
+    reached = ~_is(final, "outcome", "not_reached")
+    right = _is(final, "outcome", "right")
+    success = float(right.sum() / reached.sum()) if reached.any() else np.nan
     row = {
         "participants": participants,
         "classes": chosen["class_id"].nunique(),
@@ -332,17 +359,17 @@ def participation(chosen: pd.DataFrame) -> pd.DataFrame:
     if chosen.empty:
         return pd.DataFrame(dtype=float)
     districts, levels = _codes(chosen, "district"), _codes(chosen, "level")
-    n_levels = len(chosen["level"].cat.categories)
-    cells = districts * n_levels + levels
+    n_districts, n_levels = _size(chosen, "district"), _size(chosen, "level")
     counts = _distinct_per_group(
-        cells, _codes(chosen, "participant_id"), cells.max() + 1 if len(cells) else 0
+        districts * n_levels + levels, _codes(chosen, "participant_id"), n_districts * n_levels
     )
-    counts = np.pad(counts, (0, len(chosen["district"].cat.categories) * n_levels - counts.size))
     table = pd.DataFrame(
-        counts.reshape(-1, n_levels),
+        counts.reshape(n_districts, n_levels),
         index=pd.Index(chosen["district"].cat.categories, name="district"),
         columns=pd.Index(chosen["level"].cat.categories, name="level"),
     )
+    # Districts and levels of other selections are categories too: not cells of this table.
+    table = table.loc[table.sum(axis=1) > 0, table.sum(axis=0) > 0]
     table = table[[level for level in LEVELS if level in table.columns]].sort_index()
     if table.empty:
         return table.astype(float)
@@ -359,8 +386,8 @@ def score_percentiles(final: pd.DataFrame) -> pd.DataFrame:
     if final.empty:
         return pd.DataFrame(columns=["participants", "p10", "q1", "median", "q3", "p90", "mean"])
     participant = _codes(final, "participant_id")
-    n = len(final["participant_id"].cat.categories)
-    right = np.bincount(participant, weights=(final["outcome"] == "right").to_numpy(), minlength=n)
+    n = _size(final, "participant_id")
+    right = np.bincount(participant, weights=_is(final, "outcome", "right"), minlength=n)
     total = np.bincount(participant, minlength=n)
     level = np.full(n, -1)
     level[participant] = _codes(final, "level")
@@ -387,78 +414,97 @@ def item_difficulty(final: pd.DataFrame) -> pd.DataFrame:
     """Per question reached by enough participants: ``p`` and the centred Rasch ``b``.
 
     The Rasch model is fitted per level by marginal maximum likelihood
-    (:func:`.items.fit_rasch`) on the questions reached by enough
-    participants; not-reached questions are missing, not wrong.
+    (:func:`.items.fit_rasch_data`, every participant of the level) on the
+    questions reached by enough participants; not-reached questions are
+    missing, not wrong. A question everyone got right (or wrong) has no
+    finite difficulty: ``b`` is ``NaN``.
     """
-    reached = final[final["outcome"] != "not_reached"]
-    scores = reached["outcome"].map(FINAL_SCORES).to_numpy(dtype=float)
-    keys = ["level", "exercise_id", "question_index"]
-    frame = pd.DataFrame({key: reached[key] for key in keys}).assign(score=scores)
-    items = frame.groupby(keys, observed=True, sort=True)["score"].agg(["size", "mean"])
-    items.columns = ["participants", "p"]
-    items = items[items["participants"] >= MIN_PUPILS].reset_index()
-    items["level"] = items["level"].astype(str)
-    items["exercise_id"] = items["exercise_id"].astype(str)
-    items["b"] = np.nan
-    for level in items["level"].unique():
-        in_level = items["level"] == level
-        items.loc[in_level, "b"] = _rasch_difficulties(reached, items[in_level])
-    order = items["level"].map({level: rank for rank, level in enumerate(LEVELS)})
+    columns = ["level", "exercise_id", "question_index", "participants", "p", "b"]
+    reached = ~_is(final, "outcome", "not_reached")
+    if not reached.any():
+        return pd.DataFrame(columns=columns)
+    level = _codes(final, "level")[reached]
+    item, questions = _item_codes(final)
+    item = item[reached]
+    participant = _codes(final, "participant_id")[reached]
+    right = _is(final, "outcome", "right")[reached]
+    n_items = questions * _size(final, "exercise_id")
+    cell = level * n_items + item
+    count = np.bincount(cell, minlength=_size(final, "level") * n_items)
+    wins = np.bincount(cell, weights=right, minlength=count.size)
+    shown = np.flatnonzero(count >= MIN_PUPILS)
+    levels = final["level"].cat.categories
+    exercises = final["exercise_id"].cat.categories
+    items = pd.DataFrame(
+        {
+            "level": np.asarray(levels[shown // n_items], dtype=object),
+            "exercise_id": np.asarray(exercises[shown % n_items // questions], dtype=object),
+            "question_index": shown % questions,
+            "participants": count[shown],
+            "p": wins[shown] / count[shown],
+            "b": np.nan,
+        }
+    )
+    for code in np.unique(shown // n_items):
+        in_level = (shown // n_items) == code
+        of_level = level == code
+        items.loc[in_level, "b"] = _rasch_difficulties(
+            str(levels[code]),
+            participant[of_level],
+            item[of_level],
+            right[of_level],
+            shown[in_level] % n_items,
+        )
+    order = items["level"].map({name: rank for rank, name in enumerate(LEVELS)})
     return (
         items.assign(_order=order)
-        .sort_values(["_order", "exercise_id", "question_index"])[
-            ["level", "exercise_id", "question_index", "participants", "p", "b"]
-        ]
+        .sort_values(["_order", "exercise_id", "question_index"])[columns]
         .reset_index(drop=True)
     )
 
 
-def _rasch_difficulties(reached: pd.DataFrame, items: pd.DataFrame) -> np.ndarray:
-    """Centred Rasch difficulties of one level's items, in the order of ``items``.
+def _rasch_difficulties(
+    level: str,
+    participant: np.ndarray,
+    item: np.ndarray,
+    right: np.ndarray,
+    items: np.ndarray,
+) -> np.ndarray:
+    """Centred Rasch difficulties of one level's ``items`` from its reached final rows.
 
     A question everyone got right (or wrong) has no finite difficulty: it
     gets ``NaN`` and stays out of the fit.
     """
-    difficulties = np.full(len(items), np.nan)
-    fitted = ((items["p"] > 0) & (items["p"] < 1)).to_numpy()
-    if fitted.sum() < 2:
-        return difficulties
-    level = items["level"].iloc[0]
-    rows = reached[(reached["level"] == level).to_numpy()]
-    item_keys = pd.MultiIndex.from_frame(items.loc[fitted, ["exercise_id", "question_index"]])
-    row_keys = pd.MultiIndex.from_arrays([rows["exercise_id"].astype(str), rows["question_index"]])
-    column = item_keys.get_indexer(row_keys)
+    difficulties = np.full(items.size, np.nan)
+    column = np.full(int(max(item.max(), items.max())) + 1, -1)
+    column[items] = np.arange(items.size)
+    column = column[item]
     kept = column >= 0
-    participant, _ = pd.factorize(rows["participant_id"].to_numpy()[kept])
-    if participant.size == 0 or participant.max() + 1 < MIN_PUPILS:
+    # Rows numbered by participant code, without sorting.
+    present = np.zeros(int(participant.max()) + 1, dtype=bool)
+    present[participant[kept]] = True
+    row = np.cumsum(present) - 1
+    if present.sum() < MIN_PUPILS:
         return difficulties
-    matrix = np.full((participant.max() + 1, int(fitted.sum())), np.nan)
-    matrix[participant, column[kept]] = rows["outcome"].map(FINAL_SCORES).to_numpy(float)[kept]
-    matrix = _sample_rows(matrix, RASCH_PARTICIPANTS)
-    # BFGS's line search may try a step where p rounds to 1; it backs off by itself.
+    matrix = np.full((int(present.sum()), items.size), np.nan)
+    matrix[row[participant[kept]], column[kept]] = right[kept]
+    data = RaschData.from_scores(matrix)
     # One BLAS thread: the matrices are small, and threads that spin while waiting for a
     # busy core made the fit twice as slow on a loaded two-core server.
-    with (
-        threadpool_limits(1, user_api="blas"),
-        np.errstate(divide="ignore", invalid="ignore", over="ignore"),
-    ):
-        fit = fit_rasch(matrix, sd=RASCH_SPREAD, tolerance=RASCH_TOLERANCE)
-    if not np.isfinite(fit.difficulty).all():
-        logger.warning("Rasch fit of level %s diverged: difficulties left out", level)
-        return difficulties
+    with threadpool_limits(1, user_api="blas"):
+        fit = fit_rasch_data(data, sd=RASCH_SPREAD)
+        if not (fit.converged and np.isfinite(fit.sd)):
+            logger.warning("Rasch fit of level %s: spread not estimated, fixed at 1", level)
+            fit = fit_rasch_data(data, sd=1.0)
     if not fit.converged:
-        # BFGS stops on precision loss near the optimum, short of its strict gtol.
-        logger.info("Rasch fit of level %s stopped short of its tolerance", level)
-    difficulties[fitted] = fit.difficulty - fit.difficulty.mean()
+        logger.warning("Rasch fit of level %s did not converge: difficulties left out", level)
+        return difficulties
+    logger.info("Rasch fit of level %s: ability spread %.2f logit", level, fit.sd)
+    finite = np.isfinite(fit.difficulty)
+    if finite.sum() < 2:
+        return difficulties
+    difficulties[finite] = fit.difficulty[finite] - fit.difficulty[finite].mean()
     return difficulties
-
-
-def _sample_rows(matrix: np.ndarray, most: int) -> np.ndarray:
-    """At most ``most`` rows of the matrix, drawn at random with a fixed seed."""
-    if matrix.shape[0] <= most:
-        return matrix
-    rows = np.random.default_rng(0).choice(matrix.shape[0], size=most, replace=False)
-    return matrix[np.sort(rows)]
 
 
 def speed(chosen: pd.DataFrame, limit_seconds: float = SPEED_LIMIT_SECONDS) -> pd.DataFrame:
@@ -468,26 +514,49 @@ def speed(chosen: pd.DataFrame, limit_seconds: float = SPEED_LIMIT_SECONDS) -> p
     (:func:`calculatice.scoring.speed_accuracy_score`, here on whole columns).
     Exercises answered by too few participants are dropped.
     """
-    answered = chosen[chosen["outcome"].isin(["right", "wrong"]).to_numpy()]
-    seconds = answered["response_ms"].to_numpy() / 1000
-    sign = np.where((answered["outcome"] == "right").to_numpy(), 1.0, -1.0)
+    right = _is(chosen, "outcome", "right")
+    answered = right | _is(chosen, "outcome", "wrong")
+    seconds = chosen["response_ms"].to_numpy()[answered] / 1000
+    sign = np.where(right[answered], 1.0, -1.0)
     score = np.where(
         seconds >= limit_seconds, 0.0, sign * (1 - np.clip(seconds, 0, None) / limit_seconds)
     )
-    exercise = _codes(answered, "exercise_id")
-    n = len(answered["exercise_id"].cat.categories)
-    participants = _distinct_per_group(exercise, _codes(answered, "participant_id"), n)
-    frame = pd.DataFrame({"exercise": exercise, "seconds": seconds, "score": score})
-    grouped = frame.groupby("exercise")
+    exercise = _codes(chosen, "exercise_id")[answered]
+    n = _size(chosen, "exercise_id")
+    participants = _distinct_per_group(exercise, _codes(chosen, "participant_id")[answered], n)
+    answers = np.bincount(exercise, minlength=n)
+    present = np.flatnonzero(answers > 0)
     table = pd.DataFrame(
         {
-            "participants": participants[grouped.size().index],
-            "median_seconds": grouped["seconds"].median(),
-            "speed_accuracy": grouped["score"].mean(),
-        }
+            "participants": participants[present],
+            "median_seconds": _group_medians(exercise, seconds, n)[present],
+            "speed_accuracy": np.bincount(exercise, weights=score, minlength=n)[present]
+            / answers[present],
+        },
+        index=pd.Index(chosen["exercise_id"].cat.categories[present], name="exercise_id"),
     )
-    table.index = pd.Index(answered["exercise_id"].cat.categories[table.index], name="exercise_id")
     return table[table["participants"] >= MIN_PUPILS]
+
+
+def _group_medians(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """The median of ``values`` in each group (``NaN`` for an empty one; missing values skipped).
+
+    The values are put in group order (a stable sort of small integers), then
+    each group's middle one or two are found by partial sorting.
+    """
+    present = ~np.isnan(values)
+    groups, values = groups[present], values[present]
+    order = np.argsort(groups, kind="stable")
+    ordered = values[order]
+    sizes = np.bincount(groups, minlength=n_groups)
+    ends = np.cumsum(sizes)
+    medians = np.full(n_groups, np.nan)
+    for group in np.flatnonzero(sizes):
+        run = ordered[ends[group] - sizes[group] : ends[group]]
+        middle = (run.size - 1) // 2, run.size // 2
+        run = np.partition(run, middle)
+        medians[group] = (run[middle[0]] + run[middle[1]]) / 2
+    return medians
 
 
 def error_categories(chosen: pd.DataFrame) -> pd.DataFrame:
@@ -496,17 +565,17 @@ def error_categories(chosen: pd.DataFrame) -> pd.DataFrame:
     A cell is hidden when fewer participants than the minimum gave its wrong
     answers, and so are the cells (totals included) that would give it back.
     """
-    wrong = chosen[(chosen["outcome"] == "wrong").to_numpy()]
-    exercises = wrong["exercise_id"].cat.categories
-    if wrong.empty:
+    wrong = _is(chosen, "outcome", "wrong")
+    exercises = chosen["exercise_id"].cat.categories
+    if not wrong.any():
         return pd.DataFrame(0.0, index=pd.Index([], name="exercise_id"), columns=list(CATEGORIES))
-    category = _categories_of(wrong)
-    exercise = _codes(wrong, "exercise_id")
+    category = _categories_of(chosen, wrong)
+    exercise = _codes(chosen, "exercise_id")[wrong]
     n_categories = len(CATEGORIES)
     cells = exercise * n_categories + category
     size = len(exercises) * n_categories
     answers = np.bincount(cells, minlength=size).reshape(-1, n_categories)
-    pupils = _distinct_per_group(cells, _codes(wrong, "participant_id"), size)
+    pupils = _distinct_per_group(cells, _codes(chosen, "participant_id")[wrong], size)
     pupils = pupils.reshape(-1, n_categories)
     table = pd.DataFrame(
         answers, index=pd.Index(exercises, name="exercise_id"), columns=list(CATEGORIES)
@@ -520,22 +589,23 @@ def error_categories(chosen: pd.DataFrame) -> pd.DataFrame:
     return with_margins(table).astype(float).mask(hidden)
 
 
-def _categories_of(wrong: pd.DataFrame) -> np.ndarray:
+def _categories_of(chosen: pd.DataFrame, wrong: np.ndarray) -> np.ndarray:
     """The error category (its number in :data:`CATEGORIES`) of each wrong answer.
 
     Each distinct (question, expected, answer) is classified once.
     """
     key_columns = ["question_shown", "expected", "read_as"]
     # Codes shifted by one so that a missing value (code -1) becomes 0.
-    codes = [_codes(wrong, column) + 1 for column in key_columns]
-    spans = [len(wrong[column].cat.categories) + 1 for column in key_columns]
+    codes = [_codes(chosen, column)[wrong] + 1 for column in key_columns]
+    spans = [_size(chosen, column) + 1 for column in key_columns]
     key = (codes[0] * spans[1] + codes[1]) * spans[2] + codes[2]
     inverse, uniques = pd.factorize(key)
     names = list(CATEGORIES)
+    texts = {column: [None, *chosen[column].cat.categories.tolist()] for column in key_columns}
     labels = np.empty(len(uniques), dtype=np.int64)
     for number, combined in enumerate(uniques):
         shown, expected, read_as = (
-            _category_value(wrong, column, code)
+            texts[column][code]
             for column, code in zip(
                 key_columns,
                 (
@@ -548,10 +618,6 @@ def _categories_of(wrong: pd.DataFrame) -> np.ndarray:
         )
         labels[number] = names.index(_category(str(shown), str(expected), read_as))
     return labels[inverse]
-
-
-def _category_value(frame: pd.DataFrame, column: str, shifted_code: int) -> str | None:
-    return None if shifted_code == 0 else str(frame[column].cat.categories[shifted_code - 1])
 
 
 def _category(shown: str, expected: str, read_as: str | None) -> str:
@@ -573,16 +639,16 @@ def class_funnel(final: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
         ``lower_95``, ``upper_95``, ``lower_998``, ``upper_998``); the
         number of classes left out.
     """
-    reached = final[(final["outcome"] != "not_reached").to_numpy()]
-    if reached.empty:
+    reached = ~_is(final, "outcome", "not_reached")
+    if not reached.any():
         return pd.DataFrame(columns=["n", "success"]), pd.DataFrame(), 0
-    classroom = _codes(reached, "class_id")
-    n_classes = len(reached["class_id"].cat.categories)
+    classroom = _codes(final, "class_id")[reached]
+    n_classes = _size(final, "class_id")
     answered = np.bincount(classroom, minlength=n_classes)
     right = np.bincount(
-        classroom, weights=(reached["outcome"] == "right").to_numpy(), minlength=n_classes
+        classroom, weights=_is(final, "outcome", "right")[reached], minlength=n_classes
     )
-    pupils = _distinct_per_group(classroom, _codes(reached, "participant_id"), n_classes)
+    pupils = _distinct_per_group(classroom, _codes(final, "participant_id")[reached], n_classes)
     present = answered > 0
     shown = present & (pupils >= MIN_PUPILS)
     overall = right.sum() / answered.sum()
@@ -598,7 +664,7 @@ def funnel_limits(overall: float, sizes: np.ndarray, points: int = 60) -> pd.Dat
     limits = pd.DataFrame({"n": n, "overall": overall})
     spread = np.sqrt(overall * (1 - overall) / n)
     for coverage in FUNNEL_LEVELS:
-        z = norm.ppf(0.5 + coverage / 2)
+        z = NormalDist().inv_cdf(0.5 + coverage / 2)
         name = f"{coverage * 100:g}".replace(".", "")
         limits[f"lower_{name}"] = np.clip(overall - z * spread, 0, 1)
         limits[f"upper_{name}"] = np.clip(overall + z * spread, 0, 1)

@@ -13,12 +13,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from calculatice.analytics.constants import FUNNEL_LEVELS
 from calculatice.analytics.mistakes import CATEGORIES, classify
 from calculatice.numbers import read_number
 from calculatice.scoring import speed_accuracy_score
-
-FUNNEL_LEVELS = (0.95, 0.998)
-"""Coverage of the funnel's inner and outer limits (about 2 and 3 standard deviations)."""
 
 
 def participation(table: pd.DataFrame, by: str = "district") -> pd.DataFrame:

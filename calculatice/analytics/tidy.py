@@ -22,6 +22,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from sqlalchemy import func, select
 
+from calculatice.analytics.constants import CSV_NULL, OUTCOMES
 from calculatice.analytics.errors import TableError
 from calculatice.store.models import (
     LEVELS,
@@ -35,9 +36,6 @@ from calculatice.store.models import (
 )
 
 logger = logging.getLogger(__name__)
-
-OUTCOMES = ("right", "wrong", "empty", "timeout", "not_reached")
-"""What one answer was; ``not_reached``: a question never shown before time ran out."""
 
 COLUMNS = (
     "rally",
@@ -61,9 +59,6 @@ COLUMNS = (
     "sector",
 )
 """The columns of the tidy table, in order."""
-
-CSV_NULL = "\\N"
-"""How a CSV file writes a missing value, so that an empty answer ``""`` stays apart from it."""
 
 CHUNK_ROWS = 200_000
 """How many answers are read from the store at a time (bounds memory on a rally)."""
