@@ -12,8 +12,10 @@ sends the player's requests as anywidget custom messages (``join``, ``begin``,
 
 Measured, per server: time from the GET to the reply that draws question 1,
 the answer-to-feedback time, and the unique memory (USS) of each pupil's
-kernel. ``--browser-check`` instead compares one protocol pupil with one real
-Chromium pupil (Playwright) on the same server: same messages, same replies.
+kernel and of the server (under ``calculatice serve`` the kernels only relay
+to the server, which plays every pupil's séance). ``--browser-check``
+instead compares one protocol pupil with one real Chromium pupil
+(Playwright) on the same server: same messages, same replies.
 
 Run from the project folder::
 
@@ -527,7 +529,7 @@ def kernel_processes(server: Server) -> dict[str, psutil.Process]:
     return found
 
 
-def kernel_uss_mb(processes: list[psutil.Process]) -> list[float]:
+def uss_mb(processes: list[psutil.Process]) -> list[float]:
     """Unique memory (USS) of each process, in MB (10^6 bytes)."""
     sizes = []
     for process in processes:
@@ -579,10 +581,11 @@ def wait_for_pool(server: Server, size: int) -> float:
 def measure(server: Server, pupils: int, answers: int, think_s: float) -> dict[str, Any]:
     """Send a class to a running server and gather the figures."""
     before = kernel_processes(server)
-    idle_uss = kernel_uss_mb(list(before.values()))
+    idle_uss = uss_mb(list(before.values()))
     kernel_cpu_before = {kernel_id: cpu_seconds([p]) for kernel_id, p in before.items()}
     server_process = psutil.Process(server.process.pid)
     server_cpu = cpu_seconds([server_process])
+    [server_uss_before] = uss_mb([server_process]) or [None]
     load = os.getloadavg()[0]
     began = time.perf_counter()
     results = asyncio.run(
@@ -597,7 +600,8 @@ def measure(server: Server, pupils: int, answers: int, think_s: float) -> dict[s
         for r in results
         if r.kernel_id in kernels
     )
-    uss = kernel_uss_mb(used)
+    uss = uss_mb(used)
+    [server_uss] = uss_mb([server_process]) or [None]
     first = [r.first_question_s for r in results if r.first_question_s is not None]
     feedback = [ms for r in results for ms in r.feedback_ms]
     return {
@@ -618,6 +622,8 @@ def measure(server: Server, pupils: int, answers: int, think_s: float) -> dict[s
         "feedback_ms": summary(feedback),
         "kernel_uss_mb": summary(uss),
         "idle_pool_kernel_uss_mb": summary(idle_uss) if idle_uss else None,
+        "server_uss_mb_before": server_uss_before,
+        "server_uss_mb": server_uss,
         "server_cpu_s": round(cpu_seconds([server_process]) - server_cpu, 2),
         "pupil_kernels_cpu_s": round(burst_kernel_cpu, 2),
         "pupils_detail": [asdict(r) for r in results],
@@ -792,6 +798,8 @@ def table(runs: dict[str, dict[str, Any]]) -> str:
     row("feedback ms, max", lambda r: r["feedback_ms"]["max"], 1)
     row("kernel USS MB, median", lambda r: r["kernel_uss_mb"]["median"], 1)
     row("kernel USS MB, max", lambda r: r["kernel_uss_mb"]["max"], 1)
+    row("server USS MB, before", lambda r: r.get("server_uss_mb_before"), 1)
+    row("server USS MB, after", lambda r: r.get("server_uss_mb"), 1)
     row("server CPU s (burst)", lambda r: r["server_cpu_s"])
     row("kernels CPU s (burst)", lambda r: r["pupil_kernels_cpu_s"])
     width = max(len(label) for label, _, _ in rows) + 2

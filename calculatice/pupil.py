@@ -4,6 +4,12 @@
 front, ``join``. Every answer goes to the store as it is given
 (:class:`StoreRecorder`); a pupil who reloads the page and joins again with
 the same name is put back where they were, from the answers in the store.
+
+The steps of a join (:func:`read_name`, :func:`admit`, :func:`resume_session`)
+serve both the gateway, which plays one pupil in the page's own kernel, and
+:class:`~calculatice.pupil_service.PupilService`, which plays every pupil of
+``calculatice serve`` while their kernels only relay
+(:mod:`calculatice.pupil_relay`).
 """
 
 from __future__ import annotations
@@ -184,11 +190,74 @@ def stored_answers(store, pupil_id: int, seance_id: int) -> tuple[list[Any], lis
     return attempts, records
 
 
+class JoinRefused(Exception):
+    """A join the page refuses: the key of :data:`JOIN_PROBLEMS` and the field to fix."""
+
+    def __init__(self, problem: str, field: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.field = field
+
+    def reply(self) -> dict[str, Any]:
+        """The join screen again, with the problem in French."""
+        return {"screen": "join", "error": JOIN_PROBLEMS[self.problem], "field": self.field}
+
+
+def read_name(message: dict) -> tuple[str, bool]:
+    """The name a join message gives, tidied (:func:`clean_name`); raises :class:`JoinRefused`."""
+    try:
+        return clean_name(message.get("name"))
+    except ValueError as problem:
+        raise JoinRefused(str(problem), "name") from None
+
+
+def admit(store, bank: Bank | ExerciseFiles, typed_code: Any, name: str, is_pair: bool):
+    """The séance a typed code opens and its pupil of that name, added if new.
+
+    Returns ``(seance, pupil)``; raises :class:`JoinRefused` when the code
+    names no séance, a séance closed to pupils or one that cannot be built.
+    """
+    try:
+        seance = open_seance(store, bank, str(typed_code or ""))
+    except (SeanceError, CalculaticeError):
+        log.exception("Séance %r cannot be built", typed_code)
+        raise JoinRefused("broken", "code") from None
+    if seance is None:
+        raise JoinRefused("code", "code")
+    if seance.classroom_id is None:
+        raise JoinRefused("closed", "code")
+    wanted = name.casefold()
+    for pupil in store.pupils_of(seance.classroom_id):
+        if pupil.display_name.casefold() == wanted:
+            return seance, pupil
+    return seance, store.add_pupil(seance.classroom_id, name, is_pair=is_pair)
+
+
+def resume_session(
+    store, seance: Seance, pupil_id: int, clock: Callable[[], float]
+) -> PlayerSession:
+    """The pupil's session of a séance, rebuilt from their answers in the store."""
+    seed = f"{seance.code}/{pupil_id}"
+    recorder = StoreRecorder(store, pupil_id, seance, seed)
+    attempts, records = stored_answers(store, pupil_id, seance.id)
+    recorder.restore(attempts)
+    return PlayerSession.resume(seance.exercises, seed, recorder, records, clock)
+
+
+def who(name: str, seance: Seance) -> dict[str, str]:
+    """The pupil and séance shown above the player (``who`` in every reply once joined)."""
+    # Shown with textContent by the page: a name is never markup.
+    return {"name": name, "seance": seance.title}
+
+
 class PupilGateway:
-    """The pupil page's whole protocol: ``join`` first, then the player's messages.
+    """One pupil page's whole protocol: ``join`` first, then the player's messages.
 
     Never raises from :meth:`handle`: problems become a French ``error`` on
-    the current screen, and are logged.
+    the current screen, and are logged. The server serves every pupil of a
+    process with :class:`~calculatice.pupil_service.PupilService` instead;
+    this one plays in the page's own kernel (a notebook opened outside
+    ``calculatice serve``).
     """
 
     def __init__(
@@ -202,8 +271,7 @@ class PupilGateway:
         self._clock = clock
         self._store = None
         self._session: PlayerSession | None = None
-        self.pupil_name = ""
-        self.seance_title = ""
+        self._who: dict[str, str] = {}
 
     @property
     def screen(self) -> str:
@@ -216,70 +284,33 @@ class PupilGateway:
             if isinstance(message, dict) and message.get("type") == "join":
                 return self._join(message)
             if self._session is None:
-                return self._join_screen()
-            reply = self._session.handle(message)
-            return {**reply, "who": self._who()}
+                return {"screen": "join"}
+            return {**self._session.handle(message), "who": self._who}
         except Exception:
             log.exception("Pupil page failed on %r", message)
             return {"screen": self.screen, "error": JOIN_PROBLEMS["internal"]}
 
-    def _join_screen(self, problem: str | None = None, field: str | None = None) -> dict:
-        reply: dict[str, Any] = {"screen": "join"}
-        if problem is not None:
-            reply["error"] = JOIN_PROBLEMS[problem]
-            reply["field"] = field
-        return reply
-
     def _join(self, message: dict) -> dict[str, Any]:
         try:
-            name, is_pair = clean_name(message.get("name"))
-        except ValueError as problem:
-            return self._join_screen(str(problem), "name")
-        store = self._open_store()
-        try:
-            seance = open_seance(store, self._bank_loader(), str(message.get("code") or ""))
-        except (SeanceError, CalculaticeError):
-            log.exception("Séance %r cannot be built", message.get("code"))
-            return self._join_screen("broken", "code")
-        if seance is None:
-            return self._join_screen("code", "code")
-        if seance.classroom_id is None:
-            return self._join_screen("closed", "code")
-        pupil = self._find_or_add_pupil(store, seance.classroom_id, name, is_pair)
-        self._session = self._resume(store, seance, pupil.id)
-        self.pupil_name, self.seance_title = pupil.display_name, seance.title
+            name, is_pair = read_name(message)
+            if self._store is None:
+                self._store = self._store_factory()
+            seance, pupil = admit(
+                self._store, self._bank_loader(), message.get("code"), name, is_pair
+            )
+        except JoinRefused as refused:
+            return refused.reply()
+        self._session = resume_session(self._store, seance, pupil.id, self._clock)
+        self._who = who(pupil.display_name, seance)
         log.info("Pupil %s joined séance %s", pupil.id, seance.code)
-        return {**self._session.handle({"type": "state"}), "who": self._who()}
-
-    def _who(self) -> dict[str, str]:
-        # Shown with textContent by the page: a name is never markup.
-        return {"name": self.pupil_name, "seance": self.seance_title}
-
-    def _open_store(self):
-        if self._store is None:
-            self._store = self._store_factory()
-        return self._store
-
-    @staticmethod
-    def _find_or_add_pupil(store, classroom_id: int, name: str, is_pair: bool):
-        wanted = name.casefold()
-        for pupil in store.pupils_of(classroom_id):
-            if pupil.display_name.casefold() == wanted:
-                return pupil
-        return store.add_pupil(classroom_id, name, is_pair=is_pair)
-
-    def _resume(self, store, seance: Seance, pupil_id: int) -> PlayerSession:
-        seed = f"{seance.code}/{pupil_id}"
-        recorder = StoreRecorder(store, pupil_id, seance, seed)
-        attempts, records = stored_answers(store, pupil_id, seance.id)
-        recorder.restore(attempts)
-        return PlayerSession.resume(seance.exercises, seed, recorder, records, self._clock)
+        return {**self._session.handle({"type": "state"}), "who": self._who}
 
 
 def pupil_page():
-    """The pupil page's one widget: the player, behind the join screen.
+    """The pupil page's one widget, played in this kernel: the player, behind the join screen.
 
-    Meant for ``dashboards/eleve.ipynb``. The store is opened without
+    What :func:`calculatice.pupil_relay.pupil_page` (``dashboards/eleve.ipynb``)
+    falls back to outside ``calculatice serve``. The store is opened without
     migrating (the server did) and only when a pupil joins, so a preheated
     kernel waits with nothing open. Only the séance's exercises are read
     (:class:`ExerciseFiles`), so that a class joining at once does not load

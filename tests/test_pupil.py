@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 from calculatice.catalogue import Bank, load_bank
-from calculatice.demo import ensure_demo
 from calculatice.errors import UnknownExerciseError
 from calculatice.pupil import JOIN_PROBLEMS, ExerciseFiles, PupilGateway, clean_name
 from calculatice.seances import format_code, open_seance
-from calculatice.store import Store, open_store
+from calculatice.store import Store
 
 
 class FakeClock:
@@ -22,18 +21,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    opened = open_store(f"sqlite:///{tmp_path / 'pupils.sqlite'}")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def demo_code(store: Store, bank: Bank) -> str:
-    return ensure_demo(store, bank).seance_code
 
 
 @pytest.fixture

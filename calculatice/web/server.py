@@ -3,13 +3,21 @@
 The pupil page is published by Voilà with a preheated kernel pool sized to a
 class, culling always on, no code and no traceback on pages, no template or
 theme switch from the URL, and a page template that asks no third party for
-anything. Our own HTTP handlers (health, home) are added to the same server.
+anything. Our own HTTP handlers (health, home, the rally, the pupils' endpoint)
+are added to the same server.
+
+The pupil page's kernels play nothing themselves: they relay the player's
+messages to ``/eleve/api`` on this server (:mod:`calculatice.web.pupil_api`),
+which holds every pupil's session. The server draws a key at each start and
+gives it, with the endpoint's address, to its kernels in their environment;
+the endpoint refuses any request without it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +27,10 @@ from voila.app import Voila
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
 from calculatice.rally.handlers import rally_handlers
+from calculatice.web.pupil_api import pupil_api_handlers
+from calculatice.web.relay import relay_environment
 from calculatice.web.settings import PUPIL_NOTEBOOK, ServeSettings
+from calculatice.web.static import precompressed
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +117,26 @@ class CalculaticeVoila(Voila):
 
     name = "calculatice-serve"
 
+    relay_key = secrets.token_urlsafe(32)
+    """Opens ``/eleve/api``: drawn at each start, known only to this server and its kernels."""
+
+    def init_settings(self) -> dict[str, Any]:
+        # The kernel manager made here copies the environment for the pool's kernels:
+        # the pupils' endpoint's address and key must be in it first.
+        server_url = self.server_url or self.base_url
+        os.environ.update(relay_environment(self.ip, self.port, server_url, self.relay_key))
+        # Gzip, which tornado only sets up when the application is built (not from
+        # ``tornado_settings``, applied after): the page's JavaScript and CSS weigh
+        # 5.2 MB as they are.
+        return {**super().init_settings(), "compress_response": True}
+
     def init_handlers(self) -> list[Any]:
         base = self.server_url.rstrip("/")
         ours = [
             (rf"{base}/", HomeHandler),
             (rf"{base}/calculatice/health", HealthHandler),
             *rally_handlers(base),
+            *pupil_api_handlers(base, self.relay_key),
         ]
         theirs = [
             (route[0], NoDelayKernelWebsocketHandler, *route[2:])
@@ -119,7 +144,8 @@ class CalculaticeVoila(Voila):
             else route
             for route in super().init_handlers()
         ]
-        return ours + theirs
+        # Every static file (Voilà's, the extensions', the rally page's) goes out gzipped.
+        return [(route[0], precompressed(route[1]), *route[2:]) for route in ours + theirs]
 
 
 def prepare_environment(settings: ServeSettings) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psutil
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -366,3 +367,27 @@ def test_the_page_asks_no_third_party_and_shows_no_traceback(
     assert outside == []
     assert any(urlsplit(url).path.startswith("/api/kernels/") for url in sockets)
     assert crashes == []
+
+
+def test_the_page_kernel_only_relays_and_stays_small(page: Page, live_server: LiveServer) -> None:
+    open_page(page, live_server)
+    kernel_id = json.loads(page.locator("#jupyter-config-data").text_content())["kernelId"]
+    fill_join(page, live_server.demo_code, "Nina")
+    screen_is(page, "title")
+    page.get_by_test_id("begin").click()
+    screen_is(page, "question")
+    answer(page, "", "blue")
+
+    [kernel] = [
+        process
+        for process in psutil.process_iter(["cmdline"])
+        if f"kernel-{kernel_id}.json" in " ".join(process.info["cmdline"] or [])
+    ]
+    # The server played the séance: the kernel never loaded pydantic (nor the store).
+    assert not [m.path for m in kernel.memory_maps() if "pydantic_core" in m.path]
+    assert kernel.memory_full_info().uss <= 45e6
+    with live_server.store() as store:
+        seance = open_seance(store, load_bank(PROJECT / "exercices"), live_server.demo_code)
+        nina = store.find_pupil(seance.classroom_id, "Nina")
+        [attempt] = store.attempts_of(nina.id, seance.id)
+        assert [a.outcome for a in store.answers_of(attempt.id)] == ["empty"]
