@@ -17,8 +17,10 @@ from pathlib import Path
 
 import nbformat
 import papermill
+from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 from tqdm import tqdm
+from traitlets import default
 
 from calculatice.analytics.aggregates import Selection, choices, load_answers, select
 from calculatice.errors import CalculaticeError
@@ -33,6 +35,21 @@ REPORT_BY = ("district", "level")
 
 KERNEL = "python3"
 """The kernel that runs the report notebook (this Python's ipykernel)."""
+
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """The report's kernel, reached over Unix sockets in its own folder rather than TCP.
+
+    Nothing on the machine's network can talk to it, and the kernel has no
+    reason to warn, on the inspector's terminal, that its TCP ports are
+    unencrypted.
+    """
+
+    @default("transport")
+    def _transport_default(self) -> str:
+        return "ipc"
+
 
 _PAGE = """<!DOCTYPE html>
 <html lang="fr">
@@ -125,6 +142,7 @@ def _execute(notebook: Path, parameters: dict) -> nbformat.NotebookNode:
             kernel_name=KERNEL,
             progress_bar=False,
             cwd=folder,
+            kernel_manager_class=LocalKernelManager,
         )
         return nbformat.read(output, as_version=4)
 
