@@ -37,7 +37,6 @@ KERNEL = "python3"
 """The kernel that runs the report notebook (this Python's ipykernel)."""
 
 
-
 class LocalKernelManager(AsyncKernelManager):
     """The report's kernel, reached over Unix sockets in its own folder rather than TCP.
 
