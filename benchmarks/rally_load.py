@@ -3,25 +3,38 @@
 Prepares a database with the 2027 rally (classes of 30 pairs, opened by hand),
 starts ``calculatice serve`` (no kernel pool: only the rally page is used) and
 sends simulated pairs through the page's HTTP protocol as ``player.js`` does:
-join, begin, then one answer every ``--interval`` seconds, with "Suite",
-"Exercice suivant" and "Commencer" when the screens ask for them. Joins are
-spread over ``--ramp`` seconds, then the load runs for ``--seconds``.
+join, begin, then one answer every ``--interval`` seconds (again after a
+"retry" feedback), with "Suite", "Exercice suivant" and "Commencer" when the
+screens ask for them. Joins are spread over ``--ramp`` seconds, then the load
+runs for ``--seconds``. A request that fails on the network is sent again
+every 0.5 s, the same message with the same answer key, as the page does.
+
+The pairs run in ``--clients`` processes of their own, each one asyncio loop
+with a minimal keep-alive HTTP/1.1 client (one connection per pair, as a
+browser keeps one), so that the load generator costs the shared CPUs as
+little as possible; its CPU is measured and reported apart from the server's.
 
 Measured: latency of every request (median, 95th, 99th percentile, answers
 apart), errors, answers acknowledged versus answers stored (by client key,
-from the database afterwards), the server's peak resident memory, and the
-latency of the health URL sampled every 100 ms (how free the server's loop
-stays).
+from the database afterwards: lost = acknowledged but not stored, doubled =
+stored more than once), the server's peak resident memory and CPU, the
+clients' CPU, and the latency of the health URL sampled every 100 ms (how
+free the server's loop stays).
+
+With ``--kill-at SECONDS``, the server is killed (SIGKILL) that long after
+the first join and started again on the same port and database; the pairs
+retry until it answers, and the run checks that every answer acknowledged
+before or after the kill is stored exactly once.
 
 Run from the project folder::
 
-    .venv/bin/python benchmarks/rally_load.py --pairs 2000
-    .venv/bin/python benchmarks/rally_load.py --pairs 300 --seconds 30
+    .venv/bin/python benchmarks/rally_load.py --pairs 2000 --seconds 60
+    .venv/bin/python benchmarks/rally_load.py --pairs 300 --seconds 30 --kill-at 25
     .venv/bin/python benchmarks/rally_load.py --db postgresql+psycopg://... --url http://...
 
 With ``--url``, no server is started: the pairs go to that address (nginx in
 front of several processes, see deploy/), which must use the ``--db`` given.
-Figures go to stdout and to ``benchmarks/results/rally_load.json``.
+Figures go to stdout and to ``benchmarks/results/rally_load.json`` (or ``--output``).
 """
 
 from __future__ import annotations
@@ -34,25 +47,34 @@ import os
 import platform
 import random
 import statistics
-import subprocess
 import tempfile
 import time
+import urllib.parse
 import uuid
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
-import httpx
 import psutil
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from calculatice.web.launch import running_server
+from calculatice.web.launch import RunningServer, running_server
 
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "benchmarks" / "results" / "rally_load.json"
 EDITION = PROJECT / "data" / "rallies" / "2027.yaml"
 PAIRS_PER_CLASS = 30
 COOKIE = "calculatice_rallye"
+RETRY_SECONDS = 0.5
+"""Pause before sending a message again after a network failure, as ``player.js`` does."""
+PAGE_GIVES_UP_SECONDS = 10.0
+"""How long ``player.js`` retries before showing an error (``REPLY_TIMEOUT_MS``)."""
+REQUEST_TIMEOUT_SECONDS = 60.0
+"""A reply slower than this counts as an error and the message is sent again."""
 
 
 @dataclass
@@ -62,19 +84,34 @@ class Figures:
     pairs: int
     seconds: float
     interval: float
+    clients: int = 1
     requests: int = 0
     answers_sent: int = 0
     answers_stored: int = 0
+    answers_lost: int = 0
+    answers_doubled: int = 0
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
+    retries: int = 0
+    longest_retry_s: float = 0.0
     latency_ms: dict[str, float] = field(default_factory=dict)
     answer_latency_ms: dict[str, float] = field(default_factory=dict)
     health_latency_ms: dict[str, float] = field(default_factory=dict)
     requests_per_second: float = 0.0
+    answers_per_second: float = 0.0
     server_peak_rss_mb: float | None = None
     server_cpu_ms_per_request: float | None = None
+    server_cpu_share: float | None = None
+    steady_requests_per_second: float = 0.0
+    steady_server_cpu_ms_per_request: float | None = None
+    steady_server_cpu_share: float | None = None
     client_cpu_ms_per_request: float = 0.0
+    client_cpu_share: float = 0.0
+    killed_at_s: float | None = None
+    restart_s: float | None = None
+    load_average_1min_before: float = 0.0
     load_average_1min: float = 0.0
+    database: str = "sqlite"
     machine: str = ""
 
 
@@ -124,102 +161,172 @@ def prepare(db_url: str, pairs: int) -> list[str]:
     return codes
 
 
-def stored_answers(db_url: str, keys_prefix: str) -> int:
-    """Answers in the store whose client key this run made."""
+def stored_keys(db_url: str, keys_prefix: str) -> Counter[str]:
+    """How many times each client key of this run is in the store."""
     from calculatice.store import connect_store
     from calculatice.store.models import Answer
 
     with connect_store(db_url) as store, store.engine.connect() as connection:
-        query = select(func.count(Answer.id)).where(Answer.client_key.like(f"{keys_prefix}%"))
-        return connection.execute(query).scalar_one()
+        query = select(Answer.client_key).where(Answer.client_key.like(f"{keys_prefix}-%"))
+        return Counter(key for (key,) in connection.execute(query))
 
 
-class Load:
-    """The pairs, their measurements and the clock of the run."""
+# ---------------------------------------------------------------- the pairs' side
 
-    def __init__(self, url: str, interval: float, stop_at: float, run_id: str) -> None:
-        self.url = url
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection, just enough for the rally page's JSON posts."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer)
+
+    async def request(
+        self, method: str, target: str, host: str, body: bytes = b"", cookie: str | None = None
+    ) -> tuple[int, str | None, bytes]:
+        """Send one request and read its reply: status, the rally cookie if set, the body."""
+        head = [
+            f"{method} {target} HTTP/1.1",
+            f"Host: {host}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+        ]
+        if cookie:
+            head.append(f"Cookie: {COOKIE}={cookie}")
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        header = await self.reader.readuntil(b"\r\n\r\n")
+        lines = header.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length = 0
+        new_cookie = None
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "set-cookie" and value.strip().startswith(f"{COOKIE}="):
+                new_cookie = value.strip()[len(COOKIE) + 1 :].split(";", 1)[0].strip('"')
+        content = await self.reader.readexactly(length) if length else b""
+        return status, new_cookie, content
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Pairs:
+    """The pairs of one client process, their measurements and the clock of the run."""
+
+    def __init__(
+        self, url: str, interval: float, stop_at: float, run_id: str, steady_seconds: float
+    ) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        self.host = parsed.hostname or "127.0.0.1"
+        self.port = parsed.port or 80
+        self.host_header = parsed.netloc
+        self.api = f"{parsed.path.rstrip('/')}/rallye/api"
         self.interval = interval
         self.stop_at = stop_at
         self.run_id = run_id
+        self.steady_from = stop_at - steady_seconds
+        self.steady = 0
         self.latencies: list[float] = []
         self.answer_latencies: list[float] = []
-        self.answers_sent = 0
+        self.acknowledged: list[str] = []
         self.errors = 0
         self.error_samples: list[str] = []
-        self.client = httpx.AsyncClient(
-            timeout=30, limits=httpx.Limits(max_connections=400, max_keepalive_connections=400)
-        )
+        self.retries = 0
+        self.longest_retry = 0.0
 
-    async def post(self, token: str | None, message: dict) -> tuple[dict | None, str | None]:
-        headers = {"Cookie": f"{COOKIE}={token}"} if token else {}
+    async def post(
+        self, pair: dict[str, Any], message: dict[str, Any]
+    ) -> tuple[dict | None, str | None]:
+        """Send a message until it gets a reply, as the page does; the reply and the token."""
+        body = json.dumps(message).encode()
         started = time.perf_counter()
-        try:
-            response = await self.client.post(
-                f"{self.url}/rallye/api", json=message, headers=headers
-            )
-            reply = response.json() if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError) as error:
-            self._error(f"{message['type']}: {type(error).__name__}")
-            return None, token
+        failing_since = None
+        while True:
+            try:
+                if pair.get("connection") is None:
+                    pair["connection"] = await Connection.open(self.host, self.port)
+                async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):
+                    status, cookie, content = await pair["connection"].request(
+                        "POST", self.api, self.host_header, body, pair.get("token")
+                    )
+                break
+            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as error:
+                if pair.get("connection") is not None:
+                    pair["connection"].close()
+                    pair["connection"] = None
+                now = time.perf_counter()
+                failing_since = failing_since or now
+                if isinstance(error, TimeoutError):
+                    self._error(f"{message['type']}: no reply in {REQUEST_TIMEOUT_SECONDS} s")
+                if time.monotonic() > self.stop_at + REQUEST_TIMEOUT_SECONDS:
+                    self._error(f"{message['type']}: {type(error).__name__}, given up")
+                    return None, pair.get("token")
+                self.retries += 1
+                await asyncio.sleep(RETRY_SECONDS)
         elapsed = time.perf_counter() - started
+        if failing_since is not None:
+            self.longest_retry = max(self.longest_retry, elapsed)
         self.latencies.append(elapsed)
+        if self.steady_from <= time.monotonic() < self.stop_at:
+            self.steady += 1
         if message["type"] == "answer":
             self.answer_latencies.append(elapsed)
-        if reply is None:
-            self._error(f"{message['type']}: HTTP {response.status_code}")
-            return None, token
-        cookie = response.cookies.get(COOKIE)
-        return reply, cookie or token
+        if status != 200:
+            self._error(f"{message['type']}: HTTP {status}")
+            return None, pair.get("token")
+        reply = json.loads(content)
+        if "error" in reply:
+            self._error(f"{message['type']} -> {reply.get('screen')}: {reply['error']}")
+        elif message["type"] == "answer" and reply.get("screen") == "feedback":
+            self.acknowledged.append(message["key"])
+        return reply, cookie or pair.get("token")
 
     def _error(self, text: str) -> None:
         self.errors += 1
         if len(self.error_samples) < 10:
             self.error_samples.append(text)
 
-    async def pair(self, number: int, code: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+    async def pair(self, number: int, code: str, start_at: float) -> None:
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        pair: dict[str, Any] = {}
         name = f"Pair {_letters(number)} et Bench"
-        reply, token = await self.post(None, {"type": "join", "code": code, "name": name})
-        if reply is None or token is None or reply.get("screen") != "title":
+        reply, pair["token"] = await self.post(pair, {"type": "join", "code": code, "name": name})
+        if reply is None or not pair["token"] or reply.get("screen") != "title":
             self._error(f"join refused: {reply and reply.get('error')}")
             return
-        reply, token = await self.post(token, {"type": "begin"})
+        reply, pair["token"] = await self.post(pair, {"type": "begin"})
         answered = 0
         while reply is not None and time.monotonic() < self.stop_at:
             screen = reply.get("screen")
-            if screen == "question":
+            if screen == "question" or (screen == "feedback" and not reply["question_done"]):
                 await asyncio.sleep(self.interval * random.uniform(0.8, 1.2))
-                key = f"{self.run_id}-{number}-{answered}"
-                typed = str(random.randint(0, 99))
-                reply, token = await self.post(
-                    token, {"type": "answer", "response": typed, "key": key}
-                )
+                if time.monotonic() >= self.stop_at:
+                    break
+                message = {
+                    "type": "answer",
+                    "response": str(random.randint(0, 99)),
+                    "key": f"{self.run_id}-{number}-{answered}",
+                }
                 answered += 1
-                if (
-                    reply is not None
-                    and reply.get("screen") == "feedback"
-                    and "error" not in reply
-                ):
-                    self.answers_sent += 1
             elif screen == "feedback":
-                reply, token = await self.post(token, {"type": "next"})
+                message = {"type": "next"}
             elif screen == "result":
-                reply, token = await self.post(token, {"type": "continue"})
+                message = {"type": "continue"}
             elif screen == "title":
-                reply, token = await self.post(token, {"type": "begin"})
+                message = {"type": "begin"}
             else:
                 break
-
-    async def health(self, samples: list[float]) -> None:
-        while time.monotonic() < self.stop_at:
-            started = time.perf_counter()
-            try:
-                await self.client.get(f"{self.url}/calculatice/health")
-                samples.append(time.perf_counter() - started)
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
+            reply, pair["token"] = await self.post(pair, message)
+        if pair.get("connection") is not None:
+            pair["connection"].close()
 
 
 def _letters(number: int) -> str:
@@ -231,48 +338,196 @@ def _letters(number: int) -> str:
     return letters.capitalize()
 
 
-async def run_load(url: str, codes: list[str], arguments: argparse.Namespace, figures: Figures):
-    run_id = uuid.uuid4().hex[:8]
-    stop_at = time.monotonic() + arguments.ramp + arguments.seconds
-    load = Load(url, arguments.interval, stop_at, run_id)
-    health: list[float] = []
-    started = time.monotonic()
-    tasks = [
-        load.pair(
-            number, codes[number // PAIRS_PER_CLASS], arguments.ramp * number / figures.pairs
+def client_process(task: dict[str, Any]) -> dict[str, Any]:
+    """One client process: its share of the pairs, run to the end; what it measured."""
+    pairs = Pairs(
+        task["url"], task["interval"], task["stop_at"], task["run_id"], task["steady_seconds"]
+    )
+
+    async def run() -> None:
+        await asyncio.gather(
+            *(pairs.pair(number, code, start) for number, code, start in task["pairs"])
         )
-        for number in range(figures.pairs)
-    ]
-    await asyncio.gather(load.health(health), *tasks)
-    await load.client.aclose()
-    figures.seconds = round(time.monotonic() - started, 1)
-    figures.requests = len(load.latencies)
-    figures.requests_per_second = round(len(load.latencies) / max(arguments.seconds, 1), 1)
-    figures.answers_sent = load.answers_sent
-    figures.errors = load.errors
-    figures.error_samples = load.error_samples
-    figures.latency_ms = _percentiles(load.latencies)
-    figures.answer_latency_ms = _percentiles(load.answer_latencies)
-    figures.health_latency_ms = _percentiles(health)
-    return run_id
+
+    cpu = time.process_time()
+    asyncio.run(run())
+    return {
+        "latencies": pairs.latencies,
+        "answer_latencies": pairs.answer_latencies,
+        "acknowledged": pairs.acknowledged,
+        "errors": pairs.errors,
+        "error_samples": pairs.error_samples,
+        "retries": pairs.retries,
+        "steady": pairs.steady,
+        "longest_retry": pairs.longest_retry,
+        "cpu_seconds": time.process_time() - cpu,
+    }
 
 
-async def sample_memory(pid: int, peak: list[float], stop: asyncio.Event) -> None:
-    process = psutil.Process(pid)
+# ---------------------------------------------------------------- the run
+
+
+class Server:
+    """The server this run started (``None`` process with ``--url``), killed and restarted."""
+
+    def __init__(self, stack: contextlib.ExitStack, folder: Path, db_url: str) -> None:
+        self.stack = stack
+        self.folder = folder
+        self.db_url = db_url
+        self.secret = {"CALCULATICE_RALLY_SECRET": uuid.uuid4().hex}
+        self.running: RunningServer | None = None
+        self.spent_cpu = 0.0
+
+    def start(self, port: int | None = None) -> str:
+        self.running = self.stack.enter_context(
+            running_server(
+                self.folder, self.db_url, ["--no-demo", "--pool-size", "0"], self.secret, port
+            )
+        )
+        return self.running.url
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server processes have used so far (user and system)."""
+        if self.running is None:
+            return 0.0
+        times = psutil.Process(self.running.process.pid).cpu_times()
+        return self.spent_cpu + times.user + times.system
+
+    def kill_and_restart(self) -> float:
+        """SIGKILL the server, start it again on the same port; seconds until it answers."""
+        assert self.running is not None
+        self.spent_cpu = self.cpu_seconds()
+        port = urllib.parse.urlsplit(self.running.url).port
+        self.running.process.kill()
+        self.running.process.wait()
+        started = time.monotonic()
+        self.start(port)
+        return time.monotonic() - started
+
+
+async def sample_memory(server: Server, peak: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
-        rss = process.memory_info().rss
-        for child in process.children(recursive=True):
-            rss += child.memory_info().rss
-        peak[0] = max(peak[0], rss / 2**20)
+        with contextlib.suppress(psutil.Error):
+            process = psutil.Process(server.running.process.pid)
+            rss = process.memory_info().rss
+            for child in process.children(recursive=True):
+                rss += child.memory_info().rss
+            peak[0] = max(peak[0], rss / 2**20)
         await asyncio.sleep(1)
 
 
-def _cpu_seconds(process: subprocess.Popen | None) -> float:
-    """CPU time the server has used so far (user and system), 0 when it is not ours."""
-    if process is None:
-        return 0.0
-    times = psutil.Process(process.pid).cpu_times()
-    return times.user + times.system
+async def sample_health(url: str, samples: list[float], stop: asyncio.Event) -> None:
+    parsed = urllib.parse.urlsplit(url)
+    target = f"{parsed.path.rstrip('/')}/calculatice/health"
+    connection = None
+    while not stop.is_set():
+        started = time.perf_counter()
+        try:
+            if connection is None:
+                connection = await Connection.open(parsed.hostname, parsed.port or 80)
+            await connection.request("GET", target, parsed.netloc)
+            samples.append(time.perf_counter() - started)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            if connection is not None:
+                connection.close()
+            connection = None
+        await asyncio.sleep(0.1)
+
+
+async def steady_cpu(server: Server | None, start: float, stop: float) -> float | None:
+    """The server's CPU seconds between two moments of the run (``None``: not measured)."""
+    if server is None:
+        return None
+    await asyncio.sleep(max(0.0, start - time.monotonic()))
+    before = server.cpu_seconds()
+    await asyncio.sleep(max(0.0, stop - time.monotonic()))
+    return server.cpu_seconds() - before
+
+
+async def run_load(
+    url: str,
+    codes: list[str],
+    arguments: argparse.Namespace,
+    figures: Figures,
+    server: Server | None,
+) -> dict[str, Any]:
+    run_id = uuid.uuid4().hex[:8]
+    started = time.monotonic() + 1.0
+    stop_at = started + arguments.ramp + arguments.seconds
+    # The steady state: every pair has joined and the bank is loaded.
+    steady_seconds = max(1.0, arguments.seconds - 5.0)
+    shares: list[list[tuple[int, str, float]]] = [[] for _ in range(arguments.clients)]
+    for number in range(figures.pairs):
+        start = started + arguments.ramp * number / figures.pairs
+        shares[number % arguments.clients].append(
+            (number, codes[number // PAIRS_PER_CLASS], start)
+        )
+    tasks = [
+        {
+            "url": url,
+            "interval": arguments.interval,
+            "stop_at": stop_at,
+            "run_id": run_id,
+            "steady_seconds": steady_seconds,
+            "pairs": share,
+        }
+        for share in shares
+    ]
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    health: list[float] = []
+    peak = [0.0]
+    samplers = [asyncio.create_task(sample_health(url, health, stop))]
+    if server is not None:
+        samplers.append(asyncio.create_task(sample_memory(server, peak, stop)))
+    with ProcessPoolExecutor(len(tasks), mp_context=get_context("fork")) as pool:
+        clients = [loop.run_in_executor(pool, client_process, task) for task in tasks]
+        steady = asyncio.create_task(steady_cpu(server, stop_at - steady_seconds, stop_at))
+        if arguments.kill_at is not None and server is not None:
+            await asyncio.sleep(max(0.0, started + arguments.kill_at - time.monotonic()))
+            figures.killed_at_s = arguments.kill_at
+            figures.restart_s = round(await asyncio.to_thread(server.kill_and_restart), 1)
+        results = await asyncio.gather(*clients)
+        steady_spent = await steady
+    stop.set()
+    await asyncio.gather(*samplers)
+
+    latencies = [value for result in results for value in result["latencies"]]
+    answer_latencies = [value for result in results for value in result["answer_latencies"]]
+    figures.seconds = round(time.monotonic() - started, 1)
+    figures.requests = len(latencies)
+    figures.requests_per_second = round(len(latencies) / max(figures.seconds, 1), 1)
+    figures.errors = sum(result["errors"] for result in results)
+    figures.error_samples = [text for result in results for text in result["error_samples"]][:10]
+    figures.retries = sum(result["retries"] for result in results)
+    figures.longest_retry_s = round(max(result["longest_retry"] for result in results), 2)
+    figures.latency_ms = _percentiles(latencies)
+    figures.answer_latency_ms = _percentiles(answer_latencies)
+    figures.health_latency_ms = _percentiles(health)
+    steady_requests = sum(result["steady"] for result in results)
+    figures.steady_requests_per_second = round(steady_requests / steady_seconds, 1)
+    if server is not None:
+        figures.server_peak_rss_mb = round(peak[0], 1)
+        if steady_spent is not None:
+            figures.steady_server_cpu_ms_per_request = round(
+                1000 * steady_spent / max(steady_requests, 1), 3
+            )
+            figures.steady_server_cpu_share = round(steady_spent / steady_seconds, 2)
+    return {
+        "run_id": run_id,
+        "acknowledged": [key for result in results for key in result["acknowledged"]],
+        "client_cpu": sum(result["cpu_seconds"] for result in results),
+        "answer_count": len(answer_latencies),
+    }
+
+
+def check_stored(figures: Figures, db_url: str, run_id: str, acknowledged: list[str]) -> None:
+    """Acknowledged answers against the store: each must be there exactly once."""
+    stored = stored_keys(db_url, run_id)
+    figures.answers_sent = len(acknowledged)
+    figures.answers_stored = sum(stored.values())
+    figures.answers_lost = sum(1 for key in acknowledged if stored[key] == 0)
+    figures.answers_doubled = sum(1 for count in stored.values() if count > 1)
 
 
 def main() -> None:
@@ -281,55 +536,43 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="load after the ramp, in s")
     parser.add_argument("--ramp", type=float, default=20, help="joins spread over this, in s")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between answers")
+    parser.add_argument("--clients", type=int, default=1, help="client processes")
+    parser.add_argument("--kill-at", type=float, default=None, help="kill -9 the server then")
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite)")
     parser.add_argument("--url", default=None, help="use this server instead of starting one")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file for the figures")
     arguments = parser.parse_args()
+    if arguments.kill_at is not None and arguments.url:
+        parser.error("--kill-at needs the server this run starts (no --url)")
 
     folder = Path(tempfile.mkdtemp(prefix="rally-load-"))
     db_url = arguments.db or f"sqlite:///{folder / 'rally.sqlite'}"
     codes = prepare(db_url, arguments.pairs)
-    figures = Figures(arguments.pairs, arguments.seconds, arguments.interval)
+    figures = Figures(arguments.pairs, arguments.seconds, arguments.interval, arguments.clients)
     figures.machine = f"{platform.node()} {os.cpu_count()} CPU, Python {platform.python_version()}"
+    figures.database = db_url.split(":", 1)[0]
+    figures.load_average_1min_before = round(os.getloadavg()[0], 2)
     with contextlib.ExitStack() as stack:
-        process = None
+        server = None
         if arguments.url:
             url = arguments.url.rstrip("/")
         else:
-            secret = {"CALCULATICE_RALLY_SECRET": uuid.uuid4().hex}
-            server = stack.enter_context(
-                running_server(folder, db_url, ["--no-demo", "--pool-size", "0"], secret)
-            )
-            process, url = server.process, server.url
-        peak = [0.0]
-
-        async def measured() -> str:
-            stop = asyncio.Event()
-            sampler = None
-            if process is not None:
-                sampler = asyncio.create_task(sample_memory(process.pid, peak, stop))
-            run_id = await run_load(url, codes, arguments, figures)
-            stop.set()
-            if sampler is not None:
-                await sampler
-            return run_id
-
-        cpu_before = _cpu_seconds(process)
-        client_before = psutil.Process().cpu_times()
-        run_id = asyncio.run(measured())
-        client_after = psutil.Process().cpu_times()
-        client_spent = (client_after.user + client_after.system) - (
-            client_before.user + client_before.system
-        )
-        figures.client_cpu_ms_per_request = round(
-            1000 * client_spent / max(figures.requests, 1), 2
-        )
-        figures.load_average_1min = os.getloadavg()[0]
-        if process is not None:
-            figures.server_peak_rss_mb = round(peak[0], 1)
-            spent = _cpu_seconds(process) - cpu_before
-            figures.server_cpu_ms_per_request = round(1000 * spent / max(figures.requests, 1), 2)
-        figures.answers_stored = stored_answers(db_url, run_id)
+            server = Server(stack, folder, db_url)
+            url = server.start()
+        cpu_before = server.cpu_seconds() if server is not None else 0.0
+        wall = time.monotonic()
+        outcome = asyncio.run(run_load(url, codes, arguments, figures, server))
+        wall = time.monotonic() - wall
+        requests = max(figures.requests, 1)
+        figures.client_cpu_ms_per_request = round(1000 * outcome["client_cpu"] / requests, 3)
+        figures.client_cpu_share = round(outcome["client_cpu"] / wall, 2)
+        figures.load_average_1min = round(os.getloadavg()[0], 2)
+        if server is not None:
+            spent = server.cpu_seconds() - cpu_before
+            figures.server_cpu_ms_per_request = round(1000 * spent / requests, 3)
+            figures.server_cpu_share = round(spent / wall, 2)
+    figures.answers_per_second = round(outcome["answer_count"] / max(figures.seconds, 1), 1)
+    check_stored(figures, db_url, outcome["run_id"], outcome["acknowledged"])
 
     report = {**asdict(figures), "date": datetime.now(UTC).isoformat(timespec="seconds")}
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 
@@ -92,6 +93,13 @@ def write_number(value: Fraction | int | Decimal) -> str:
     """
     if isinstance(value, int | Decimal):
         value = Fraction(value)
+    return _write_fraction_as_number(value)
+
+
+@lru_cache(maxsize=65_536)
+def _write_fraction_as_number(value: Fraction) -> str:
+    # Babel's formatting costs about 80 µs and a séance writes the same few
+    # numbers over and over (every question drawn, every answer read back).
     if not is_decimal(value):
         return f"{value.numerator}/{value.denominator}"
     exact = to_decimal(value)

@@ -103,6 +103,68 @@ def test_a_session_another_process_moved_on_is_rebuilt(services, code: str, db_u
         assert _keys(store) == ["a", "b"]
 
 
+def test_a_rebuilt_session_redoes_the_lost_suite_but_not_for_a_retried_answer(
+    services, code: str, db_url: str
+) -> None:
+    first, second, third = services(), services(), services()
+    _reply, token = first.handle(None, {"type": "join", "code": code, "name": "Léa et Tom"})
+    first.handle(token, {"type": "begin"})
+    answered = first.handle(token, {"type": "answer", "response": "1", "key": "a"})[0]
+    first.handle(token, {"type": "next"})  # "Suite" is not stored
+    # The first process is gone: the page's last answer was not acknowledged, it retries.
+    retried = second.handle(token, {"type": "answer", "response": "1", "key": "a"})[0]
+    # Another page was on question 2 already: its answer counts on question 2.
+    moved_on = third.handle(token, {"type": "answer", "response": "2", "key": "b"})[0]
+
+    assert answered["screen"] == "feedback" and answered["question_done"]
+    assert (retried["screen"], retried["number"], retried["feedback"]) == (
+        "feedback",
+        1,
+        answered["feedback"],
+    )
+    assert (moved_on["screen"], moved_on["number"], "error" in moved_on) == ("feedback", 2, False)
+    with open_store(db_url) as store:
+        assert _keys(store) == ["a", "b"]
+
+
+def test_a_rebuilt_session_goes_into_the_exercise_the_pair_began(
+    services, code: str, db_url: str
+) -> None:
+    first, second = services(), services()
+    _reply, token = first.handle(None, {"type": "join", "code": code, "name": "Léa et Tom"})
+    reply = first.handle(token, {"type": "begin"})[0]
+    number = 0
+    while not reply.get("exercise_done"):
+        if reply["screen"] == "feedback":
+            reply = first.handle(token, {"type": "next"})[0]
+        message = {"type": "answer", "response": "1", "key": f"first-{number}"}
+        reply = first.handle(token, message)[0]
+        number += 1
+    first.handle(token, {"type": "next"})
+    # The first process is gone: "Exercice suivant" reaches a rebuilt session.
+    title = services().handle(token, {"type": "continue"})[0]
+    first = services()
+    begun = first.handle(token, {"type": "begin"})[0]  # stored: an attempt, no answer yet
+    # The first process is gone; the page, on question 1 of exercise 2, answers.
+    answered = second.handle(token, {"type": "answer", "response": "1", "key": "second"})[0]
+
+    assert (title["screen"], title["exercise"]["number"], "error" in title) == ("title", 2, False)
+    assert (begun["screen"], begun["exercise"]["number"], begun["number"]) == ("question", 2, 1)
+    assert (answered["screen"], answered["exercise"]["number"], answered["number"]) == (
+        "feedback",
+        2,
+        1,
+    )
+    assert "error" not in answered
+    assert answered["question"] == begun["question"]
+    with open_store(db_url) as store:
+        [pupil] = store.pupils_of(store.classrooms()[0].id)
+        attempts = store.attempts_of(pupil.id, _round_seance_id(store))
+        assert [attempt.position for attempt in attempts] == [0, 1]
+        assert [a.client_key for a in store.answers_of(attempts[1].id)] == ["second"]
+        assert _keys(store) == [f"first-{index}" for index in range(number)] + ["second"]
+
+
 def _keys(store: Store) -> list[str]:
     [pupil] = store.pupils_of(store.classrooms()[0].id)
     keys = []

@@ -22,6 +22,7 @@ from calculatice.errors import StoreError
 from calculatice.store import (
     URL_VARIABLE,
     Store,
+    connect_store,
     create_store_engine,
     current_revision,
     default_url,
@@ -445,3 +446,51 @@ def test_teacher_follows_a_class_once(store: Store, pupil_id: int) -> None:
     assert links == 1
     with pytest.raises(StoreError, match=r"c\.martin"):
         store.add_teacher("c.martin", "Homonyme")
+
+
+def test_progress_counts_attempts_and_answers_of_one_seance(store: Store, pupil_id: int) -> None:
+    seance = store.add_seance("PROG1", "Rallye", {"exercises": []})
+    other = store.add_seance("PROG2", "Autre", {"exercises": []})
+    assert store.progress_of(pupil_id, seance.id) == (0, 0)
+
+    first = store.start_attempt(pupil_id, "tables", seed="1", total=3, seance_id=seance.id)
+    second = store.start_attempt(pupil_id, "doubles", seed="2", total=3, seance_id=seance.id)
+    elsewhere = store.start_attempt(pupil_id, "tables", seed="3", total=3, seance_id=other.id)
+    for index in range(3):
+        _answer(store, first, index, client_key=f"a{index}")
+    _answer(store, first, 2, client_key="a2")  # a retry: still three answers
+    _answer(store, second, 0)
+    _answer(store, elsewhere, 0)
+
+    assert store.progress_of(pupil_id, seance.id) == (2, 4)
+    assert store.progress_of(pupil_id, other.id) == (1, 1)
+
+
+def test_two_stores_on_one_file_write_concurrently_without_loss(
+    db_url: str, store: Store, pupil_id: int
+) -> None:
+    """Two processes' stores: each serialises its own writers, and they share the file."""
+    other = connect_store(db_url)
+    attempts = [
+        store.start_attempt(pupil_id, "tables", seed=str(number), total=40) for number in (1, 2)
+    ]
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def write(writer: int) -> None:
+        target = (store, other)[writer % 2]
+        start.wait()
+        try:
+            for index in range(20):
+                _answer(target, attempts[writer // 2], index, client_key=f"{writer}-{index}")
+        except BaseException as error:
+            errors.append(error)
+
+    try:
+        _run_threads(write, 4)
+    finally:
+        other.close()
+
+    assert errors == []
+    for attempt in attempts:
+        assert len(store.answers_of(attempt)) == 40

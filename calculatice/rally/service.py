@@ -11,6 +11,7 @@ Each answer is committed by the store recorder before the reply goes back.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import logging
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_SESSIONS = 5000
 """Pairs kept in memory per process; beyond, the least recently seen is rebuilt when it returns."""
+LIGHT_MESSAGES = frozenset({"next", "continue", "state"})
+"""Messages that neither draw questions nor record answers: see :meth:`RallyService.is_light`."""
 STATUS_SECONDS = 2.0
 """How long a rally's open or closed state is trusted before the store is asked again."""
 
@@ -58,10 +61,23 @@ class RallyRecorder(StoreRecorder):
         self._context = rally_round.context
         self.progress = (0, 0)
         """Attempts and answers in the store as this process last wrote or read them."""
+        self._unanswered: dict[int, int] = {}
 
     def restore_progress(self, attempts: int, answers: int) -> None:
         """Start counting from what the store held when the session was rebuilt."""
         self.progress = (attempts, answers)
+
+    def restore_unanswered(self, attempts: dict[int, int]) -> None:
+        """Exercises begun before the rebuild with no answer yet: attempt ids by position.
+
+        A rebuilt session does not replay them (it replays answers); when it
+        begins one of them again, the attempt already stored is used.
+        """
+        self._unanswered = dict(attempts)
+
+    def begun(self, position: int) -> bool:
+        """Whether the exercise at this position was begun, with no answer, before the rebuild."""
+        return position in self._unanswered
 
     def answer_given(self, position: int, record) -> None:
         super().answer_given(position, record)
@@ -70,6 +86,10 @@ class RallyRecorder(StoreRecorder):
     def exercise_started(
         self, position: int, exercise: Exercise, questions: Sequence[Question]
     ) -> None:
+        if position in self._unanswered:
+            # Begun before the rebuild: the same questions (same seed), the same attempt.
+            self._attempt_by_position[position] = self._unanswered.pop(position)
+            return
         # One go per exercise in a rally, so the seed needs no run number.
         self.progress = (self.progress[0] + 1, self.progress[1])
         self._attempt_by_position[position] = self._store.start_attempt(
@@ -190,6 +210,28 @@ class RallyService:
             log.exception("Rally page failed on a message of type %r", _kind(message))
             return {"screen": "join", "error": PROBLEMS["internal"]}, token
 
+    @property
+    def backend(self) -> str | None:
+        """The store's database (``sqlite``, ``postgresql``), ``None`` until it is opened."""
+        store = self._store
+        return None if store is None else store.engine.dialect.name
+
+    def is_light(self, token: str | None, message: Any) -> bool:
+        """Whether a message is cheap enough to answer on the server's loop itself.
+
+        "Suite", "Exercice suivant" and a redraw, for a pair in memory: a look at
+        the store's counts and a reply, no commit (except a time-out that fell
+        due meanwhile). Handing such a message to a worker thread and back costs
+        more than answering it.
+        """
+        if not isinstance(message, dict) or message.get("type") not in LIGHT_MESSAGES:
+            return False
+        identity = self.tokens.read(token)
+        if identity is None or self._store is None:
+            return False
+        with self._pairs_lock:
+            return identity[0] in self._pairs
+
     # Steps.
 
     def _join(self, message: dict) -> tuple[dict[str, Any], str | None]:
@@ -231,7 +273,7 @@ class RallyService:
         pupil = store.pupil(pupil_id) if rally_round is not None else None
         if pupil is None or pupil.classroom_id != classroom_id:
             return {"screen": "join"}, ""
-        pair = self._rebuild(pupil_id, rally_round, pupil.display_name)
+        pair = self._rebuild(pupil_id, rally_round, pupil.display_name, message)
         with pair.lock:
             return self._handle(pair, message), token
 
@@ -269,17 +311,29 @@ class RallyService:
                 del self._pairs[pupil_id]
         return False
 
-    def _rebuild(self, pupil_id: int, rally_round: RallyRound, name: str) -> _Pair:
-        """The pair's session rebuilt from its answers in the store, and kept in memory."""
+    def _rebuild(
+        self, pupil_id: int, rally_round: RallyRound, name: str, message: Any = None
+    ) -> _Pair:
+        """The pair's session rebuilt from its answers in the store, and kept in memory.
+
+        ``message`` is the one the session is rebuilt for: see :func:`_catch_up`.
+        """
         store, _bank = self._resources()
         seed = rally_round.seed_for(pupil_id)
         recorder = RallyRecorder(store, pupil_id, rally_round, seed)
         attempts, records = stored_answers(store, pupil_id, rally_round.seance.id)
         recorder.restore(attempts)
         recorder.restore_progress(len(attempts), len(records))
+        answered = {record.position for record in records}
+        recorder.restore_unanswered(
+            {one.position: one.id for one in attempts if one.position not in answered}
+        )
         session = PlayerSession.resume(
             rally_round.round.exercises, seed, recorder, records, self._clock
         )
+        stored = {record.client_key for record in records}
+        if isinstance(message, dict) and message.get("key") not in stored:
+            _catch_up(session, recorder, message)
         # Shown with textContent by the page: a name is never markup.
         who = {"name": name, "seance": rally_round.seance.title}
         pair = _Pair(session, recorder, rally_round, who, threading.Lock())
@@ -320,16 +374,58 @@ class RallyService:
 
     def _resources(self):
         with self._setup_lock:
-            if self._store is None:
-                self._store = self._store_factory()
-            if self._bank is None:
-                self._bank = self._bank_loader()
+            if self._store is None or self._bank is None:
+                if self._store is None:
+                    self._store = self._store_factory()
+                if self._bank is None:
+                    self._bank = self._bank_loader()
+                # The bank and the modules are loaded for good: keep the garbage
+                # collector from walking them again at every full collection.
+                gc.freeze()
             return self._store, self._bank
 
     def close(self) -> None:
         """Close the store, if it was opened."""
         if self._store is not None:
             self._store.close()
+
+
+def _catch_up(session: PlayerSession, recorder: RallyRecorder, message: Any) -> None:
+    """Press again the buttons a rebuilt session lost, when the page's answer shows them pressed.
+
+    "Suite", "Exercice suivant" and "Commencer" are not stored (beginning an
+    exercise stores an attempt, but a rebuilt session replays answers): a
+    session rebuilt after a restart (or in another process) shows the last
+    answered question's feedback again. An answer can only come from a
+    question's screen, so the page had moved on: the session moves on too,
+    as far as the store shows the pair went (into an exercise it began), and
+    the answer counts instead of being refused; likewise "Exercice suivant"
+    and "Commencer" find the screens they were pressed on. Not for a retried
+    answer (its key is in the store): it gets its first reply.
+    """
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind not in ("answer", "continue", "begin"):
+        return
+    for _ in range(3):
+        shown = session.handle({"type": "state"})
+        screen, following = shown["screen"], session.position + 1
+        if (kind, screen) in (("continue", "result"), ("begin", "title")):
+            return
+        if screen == "feedback" and shown.get("question_done"):
+            finished = shown.get("exercise_done")
+            if not finished and kind != "answer":
+                return
+            if finished and kind == "answer" and not recorder.begun(following):
+                return
+            session.handle({"type": "next"})
+        elif screen == "result" and shown.get("has_next"):
+            if kind == "continue" or (kind == "answer" and not recorder.begun(following)):
+                return
+            session.handle({"type": "continue"})
+        elif screen == "title" and kind == "answer" and recorder.begun(session.position):
+            session.handle({"type": "begin"})
+        else:
+            return
 
 
 def closed_text(definition: RallyDefinition, status: str, now: datetime) -> str:

@@ -49,6 +49,7 @@ def running_server(
     db_url: str,
     options: Sequence[str] = (),
     environment: Mapping[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[RunningServer]:
     """Run ``python -m calculatice serve`` in ``folder`` until the block ends.
 
@@ -62,13 +63,16 @@ def running_server(
         More options of ``calculatice serve`` (``--pool-size``, ``--no-demo``…).
     environment
         Variables added to the current environment.
+    port
+        The port to listen on; a free one by default (given, to restart a
+        server where its clients expect it).
 
     Raises
     ------
     ServerStartError
         The server stopped, or its health URL did not answer within two minutes.
     """
-    port = free_port()
+    port = free_port() if port is None else port
     log = folder / "server.log"
     variables = {
         **os.environ,

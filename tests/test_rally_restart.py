@@ -1,0 +1,104 @@
+"""The rally page's server killed (SIGKILL) and started again: no acknowledged answer lost.
+
+A pair answers, the server is killed without warning, started again on the
+same port and database, and the pair's page sends its last answer again, as
+``player.js`` does after a network failure: the answer is stored once, the
+token still names the pair, and the round carries on from where it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from calculatice.catalogue import load_bank
+from calculatice.rally.organise import (
+    create_rally,
+    definition_of_rally,
+    open_rally,
+    register_class,
+)
+from calculatice.store import open_store
+from calculatice.web.launch import running_server
+
+PROJECT = Path(__file__).resolve().parents[1]
+SECRET = {"CALCULATICE_RALLY_SECRET": "restart-test"}
+OPTIONS = ["--no-demo", "--pool-size", "0"]
+
+
+@pytest.fixture
+def prepared(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A SQLite file with the 2027 rally opened and one CM2 class: its URL and the class code."""
+    bank = load_bank(PROJECT / "exercices")
+    raw = yaml.safe_load((PROJECT / "data" / "rallies" / "2027.yaml").read_text("utf-8"))
+    # 18 s a question rather than 6: a restart on a loaded machine must not time it out.
+    raw["rounds"][0]["exercises"][0]["overrides"] = {"questions": 10, "question_seconds": 18}
+    edition = tmp_path / "2027.yaml"
+    edition.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    db_url = f"sqlite:///{tmp_path / 'rally.sqlite'}"
+    with open_store(db_url) as store:
+        rally = create_rally(store, bank, edition)
+        classroom = register_class(
+            store, rally, definition_of_rally(rally, bank), school_code="0590001A",
+            class_name="CM2 A", level="CM2", late=True,
+        )  # fmt: skip
+        open_rally(store, rally)
+    yield db_url, classroom.code
+
+
+def test_answers_survive_a_kill_and_a_retried_answer_is_stored_once(
+    prepared: tuple[str, str], tmp_path: Path
+) -> None:
+    db_url, code = prepared
+    with running_server(tmp_path, db_url, OPTIONS, SECRET) as first:
+        client = httpx.Client(base_url=first.url, timeout=20)
+        joined = client.post(
+            "/rallye/api", json={"type": "join", "code": code, "name": "Léa et Tom"}
+        ).json()
+        client.post("/rallye/api", json={"type": "begin"})
+        before = [
+            client.post("/rallye/api", json={"type": "answer", "response": "7", "key": "k0"}),
+            client.post("/rallye/api", json={"type": "next"}),
+            client.post("/rallye/api", json={"type": "answer", "response": "7", "key": "k1"}),
+        ]
+        port = first.url.rsplit(":", 1)[1]
+        first.process.kill()
+        first.process.wait(timeout=20)
+        with pytest.raises(httpx.TransportError):
+            client.post("/rallye/api", json={"type": "state"})
+
+        with running_server(tmp_path, db_url, OPTIONS, SECRET, int(port)) as second:
+            assert second.url == first.url
+            # The page had no reply to "k1" (say): it sends it again, then carries on.
+            retried = client.post(
+                "/rallye/api", json={"type": "answer", "response": "7", "key": "k1"}
+            ).json()
+            moved_on = client.post("/rallye/api", json={"type": "next"}).json()
+            after = client.post(
+                "/rallye/api", json={"type": "answer", "response": "7", "key": "k2"}
+            ).json()
+        client.close()
+
+    assert joined["screen"] == "title"
+    assert [response.status_code for response in before] == [200, 200, 200]
+    acknowledged = before[2].json()
+    assert (acknowledged["screen"], acknowledged["number"]) == ("feedback", 2)
+    same = ("screen", "number", "feedback", "read_as", "question_done", "score")
+    assert {name: retried[name] for name in same} == {name: acknowledged[name] for name in same}
+    assert "error" not in retried
+    assert (moved_on["screen"], moved_on["number"]) == ("question", 3)
+    assert (after["screen"], after["number"], "error" in after) == ("feedback", 3, False)
+    with open_store(db_url) as store:
+        [pupil] = store.pupils_of(store.classroom_by_code(code).id)
+        [attempt] = store.attempts_of(pupil.id, _round_seance(store))
+        keys = [answer.client_key for answer in store.answers_of(attempt.id)]
+    assert keys == ["k0", "k1", "k2"]
+
+
+def _round_seance(store) -> int:
+    code = store.rally_by_edition("2027").definition["round_seances"]["cm"]
+    return store.seance_by_code(code).id
