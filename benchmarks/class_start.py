@@ -55,6 +55,8 @@ import psutil
 import websockets
 from websockets.asyncio.client import connect
 
+from calculatice.web.launch import CHROMIUM_FLAGS, chromium_executable
+
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "benchmarks" / "results" / "class_start.json"
 PUPIL_NOTEBOOK = "eleve.ipynb"
@@ -679,14 +681,9 @@ def browser_check(answers: int) -> dict[str, Any]:
             sent: list[str] = []
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
-                    executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                    executable_path=chromium_executable(),
                     headless=True,
-                    args=[
-                        "--no-sandbox",
-                        "--disable-gpu",
-                        "--disable-background-networking",
-                        "--disable-component-update",
-                    ],
+                    args=list(CHROMIUM_FLAGS),
                 )
                 page = browser.new_page()
                 page.set_default_timeout(60_000)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -39,13 +38,6 @@ from urllib.parse import urlsplit
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "benchmarks" / "results" / "page_weight.json"
 TARGET_MB = 2.0
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-dev-shm-usage",
-]
 JOIN_SCREEN = '.cq-player[data-screen="join"]'
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -77,13 +69,12 @@ def first_visit(url: str) -> dict[str, Any]:
     """Open ``url`` in a fresh Chromium profile and count what it fetched until the join screen."""
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise SystemExit("Debian's chromium is needed: apt-get install chromium")
+    from calculatice.web.launch import CHROMIUM_FLAGS, chromium_executable
+
     responses: dict[str, dict[str, Any]] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
+            executable_path=chromium_executable(), headless=True, args=list(CHROMIUM_FLAGS)
         )
         try:
             page = browser.new_context().new_page()

@@ -9,7 +9,6 @@ and writes ``docs/images/eleve.png``. Run it from the project folder::
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,20 +18,13 @@ from calculatice.catalogue import load_bank
 from calculatice.demo import DEMO_CLASS
 from calculatice.seances import create_seance, format_code, open_seance, parse_item
 from calculatice.store import open_store
-from calculatice.web.launch import running_server
+from calculatice.web.launch import CHROMIUM_FLAGS, chromium_executable, running_server
 
 PROJECT = Path(__file__).resolve().parents[1]
 BANK = PROJECT / "exercices"
 OUTPUT = PROJECT / "docs" / "images" / "eleve.png"
 EXERCISE = "6e-multiplier-par-9-99-101:questions=8"
 PUPIL = "Léa"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-dev-shm-usage",
-]
 
 
 def new_seance(db_url: str) -> str:
@@ -55,7 +47,7 @@ def solutions_for(db_url: str, code: str) -> list[str]:
 def take_picture(url: str, db_url: str, code: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_FLAGS
+            executable_path=chromium_executable(), headless=True, args=list(CHROMIUM_FLAGS)
         )
         context = browser.new_context(
             locale="fr-FR", viewport={"width": 820, "height": 360}, device_scale_factor=1

@@ -16,16 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from sqlalchemy import create_engine
 
-from calculatice.catalogue import load_bank
-from calculatice.rally.organise import (
-    create_rally,
-    definition_of_rally,
-    open_rally,
-    register_class,
-)
 from calculatice.store import open_store
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -90,24 +82,12 @@ def cluster(schema_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def test_two_processes_behind_nginx_serve_one_round(
-    cluster: int, schema_url: str, tmp_path: Path
+    cluster: int, schema_url: str, open_rally_class
 ) -> None:
-    bank = load_bank(PROJECT / "exercices")
-    # 18 s a question rather than 6: a loaded machine must not time a question out.
-    raw = yaml.safe_load((PROJECT / "data" / "rallies" / "2027.yaml").read_text("utf-8"))
-    raw["rounds"][0]["exercises"][0]["overrides"] = {"questions": 10, "question_seconds": 18}
-    edition = tmp_path / "2027.yaml"
-    edition.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with open_store(schema_url) as store:
-        rally = create_rally(store, bank, edition)
-        classroom = register_class(
-            store, rally, definition_of_rally(rally, bank), school_code="0590001A",
-            class_name="CM2 A", level="CM2", late=True,
-        )  # fmt: skip
-        open_rally(store, rally)
+    code = open_rally_class(schema_url)
 
     with httpx.Client(base_url=f"http://127.0.0.1:{cluster}", timeout=20) as client:
-        joined = client.post("/rallye/api", json={"type": "join", "code": classroom.code,
+        joined = client.post("/rallye/api", json={"type": "join", "code": code,
                                                   "name": "Léa et Tom"}).json()  # fmt: skip
         replies = [client.post("/rallye/api", json={"type": "begin"}).json()]
         for number in range(5):
@@ -139,7 +119,7 @@ def test_two_processes_behind_nginx_serve_one_round(
         assert (answered["screen"], answered["number"]) == ("feedback", number)
         assert "error" not in answered
     with open_store(schema_url) as store:
-        [pupil] = store.pupils_of(classroom.id)
+        [pupil] = store.pupils_of(store.classroom_by_code(code).id)
         [attempt] = [one for one in _attempts(store, pupil.id)]
         keys = [answer.client_key for answer in store.answers_of(attempt.id)]
     assert attempt.context == "rally:2027:cm"

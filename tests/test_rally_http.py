@@ -23,7 +23,7 @@ from calculatice.rally.definition import load_definition
 from calculatice.rally.organise import create_rally, open_rally, register_class
 from calculatice.rally.service import PROBLEMS
 from calculatice.store import Store, open_store
-from calculatice.web.launch import running_server
+from calculatice.web.launch import CHROMIUM_FLAGS, chromium_executable, running_server
 
 PROJECT = Path(__file__).resolve().parents[1]
 BANK = PROJECT / "exercices"
@@ -385,11 +385,9 @@ def test_a_pair_does_a_short_round_reloads_midway_and_sees_its_score(
 
     bank = load_bank(BANK)
     name = "Zoé et Hugo"
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-dev-shm-usage"]  # fmt: skip
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=flags
+            executable_path=chromium_executable(), headless=True, args=list(CHROMIUM_FLAGS)
         )
         page = browser.new_context(locale="fr-FR").new_page()
         page.set_default_timeout(20_000)

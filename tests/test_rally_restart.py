@@ -13,41 +13,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
-from calculatice.catalogue import load_bank
-from calculatice.rally.organise import (
-    create_rally,
-    definition_of_rally,
-    open_rally,
-    register_class,
-)
 from calculatice.store import open_store
 from calculatice.web.launch import running_server
 
-PROJECT = Path(__file__).resolve().parents[1]
 SECRET = {"CALCULATICE_RALLY_SECRET": "restart-test"}
 OPTIONS = ["--no-demo", "--pool-size", "0"]
 
 
 @pytest.fixture
-def prepared(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def prepared(tmp_path: Path, open_rally_class) -> Iterator[tuple[str, str]]:
     """A SQLite file with the 2027 rally opened and one CM2 class: its URL and the class code."""
-    bank = load_bank(PROJECT / "exercices")
-    raw = yaml.safe_load((PROJECT / "data" / "rallies" / "2027.yaml").read_text("utf-8"))
-    # 18 s a question rather than 6: a restart on a loaded machine must not time it out.
-    raw["rounds"][0]["exercises"][0]["overrides"] = {"questions": 10, "question_seconds": 18}
-    edition = tmp_path / "2027.yaml"
-    edition.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     db_url = f"sqlite:///{tmp_path / 'rally.sqlite'}"
-    with open_store(db_url) as store:
-        rally = create_rally(store, bank, edition)
-        classroom = register_class(
-            store, rally, definition_of_rally(rally, bank), school_code="0590001A",
-            class_name="CM2 A", level="CM2", late=True,
-        )  # fmt: skip
-        open_rally(store, rally)
-    yield db_url, classroom.code
+    yield db_url, open_rally_class(db_url)
 
 
 def test_answers_survive_a_kill_and_a_retried_answer_is_stored_once(

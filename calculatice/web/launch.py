@@ -2,11 +2,13 @@
 
 The browser tests, the rally's HTTP tests, the benchmarks and the screenshot
 script all need a real server of their own; this is the one way they start it.
+They drive Debian's Chromium, launched with :data:`CHROMIUM_FLAGS`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +23,14 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 120
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+)
+"""How Playwright starts Debian's Chromium here: headless, as root, asking no one for updates."""
 
 
 class ServerStartError(RuntimeError):
@@ -34,6 +44,14 @@ class RunningServer:
     url: str
     process: subprocess.Popen
     log: Path
+
+
+def chromium_executable() -> str:
+    """Debian's Chromium (Playwright cannot download its own browser here)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        raise FileNotFoundError("Debian's chromium is needed: apt-get install chromium")
+    return found
 
 
 def free_port() -> int:

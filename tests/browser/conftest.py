@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,15 +12,12 @@ from calculatice.catalogue import load_bank
 from calculatice.demo import DEMO_CLASS
 from calculatice.seances import create_seance, parse_item
 from calculatice.store import Store, open_store
-from calculatice.web.launch import PROJECT, running_server
-
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-dev-shm-usage",
-]
+from calculatice.web.launch import (
+    CHROMIUM_FLAGS,
+    PROJECT,
+    chromium_executable,
+    running_server,
+)
 
 
 @dataclass(frozen=True)
@@ -47,10 +43,10 @@ class LiveServer:
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.fail("Debian's chromium is needed for the browser tests: apt-get install chromium")
-    return found
+    try:
+        return chromium_executable()
+    except FileNotFoundError as missing:
+        pytest.fail(f"{missing} (the browser tests drive it)")
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +77,7 @@ def browser():
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
-            executable_path=_chromium(), headless=True, args=CHROMIUM_FLAGS
+            executable_path=_chromium(), headless=True, args=list(CHROMIUM_FLAGS)
         )
         yield launched
         launched.close()
