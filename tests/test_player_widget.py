@@ -179,3 +179,80 @@ def test_the_widget_transport_matches_replies_and_gives_up_on_silence(tmp_path):
         "distinctIds": True,
         "listenersLeft": 1,
     }
+
+
+HTTP_TRANSPORT_CHECK = """
+import http from "node:http";
+import { httpTransport } from %(module)s;
+
+// A real server on loopback: two proxy errors, then a dropped connection, then the reply.
+const bodies = [];
+let calls = 0;
+const server = http.createServer((request, response) => {
+  let body = "";
+  request.on("data", (chunk) => { body += chunk; });
+  request.on("end", () => {
+    calls += 1;
+    bodies.push(JSON.parse(body));
+    if (request.url === "/down") { response.writeHead(502); response.end(); return; }
+    if (request.url === "/refused") { response.writeHead(400); response.end(); return; }
+    if (calls <= 2) { response.writeHead(calls === 1 ? 502 : 503); response.end(); return; }
+    if (calls === 3) { request.socket.destroy(); return; }
+    response.writeHead(200, { "Content-Type": "application/json" });
+    response.end(JSON.stringify({ screen: "feedback", number: 4 }));
+  });
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+const waits = [];
+const message = { type: "answer", response: "12", key: "k-4" };
+const reply = await httpTransport(`${base}/api`, 2000, 10000).send(message, (w) => waits.push(w));
+const afterReply = calls;
+
+async function failure(path, patienceMs) {
+  const started = Date.now();
+  try {
+    await httpTransport(`${base}${path}`, 2000, patienceMs).send({ type: "state" });
+    return { failed: false };
+  } catch (error) {
+    return { failed: true, error: error.message, seconds: (Date.now() - started) / 1000 };
+  }
+}
+const before = calls;
+const refused = await failure("/refused", 10000);
+const refusedCalls = calls - before;
+const down = await failure("/down", 1600);
+server.close();
+console.log(JSON.stringify({
+  reply, afterReply, waits, sameMessage: bodies.slice(0, 4).every(
+    (body) => JSON.stringify(body) === JSON.stringify(message)),
+  refused, refusedCalls, down,
+}));
+"""
+
+
+def test_the_http_transport_rides_out_a_server_restart_and_no_more(tmp_path):
+    node = shutil.which("node")
+    assert node is not None, "node is needed to check the player's JavaScript"
+    script = tmp_path / "check.mjs"
+    script.write_text(
+        HTTP_TRANSPORT_CHECK % {"module": json.dumps(PLAYER_JS.resolve().as_uri())},
+        encoding="utf-8",
+    )
+
+    checked = subprocess.run([node, str(script)], capture_output=True, text=True, timeout=60)
+
+    assert checked.returncode == 0, checked.stderr
+    result = json.loads(checked.stdout)
+    # 502, 503 and a dropped connection are waited through, the same message sent again.
+    assert result["reply"] == {"screen": "feedback", "number": 4}
+    assert result["afterReply"] == 4
+    assert result["sameMessage"] is True
+    assert result["waits"] == [True, False]
+    # A refusal is not a restart: no second try.
+    assert result["refused"]["failed"] is True and result["refused"]["error"] == "HTTP 400"
+    assert result["refusedCalls"] == 1
+    # A server that stays down is given up on once the patience is spent.
+    assert result["down"]["failed"] is True and result["down"]["error"] == "HTTP 502"
+    assert 1.0 <= result["down"]["seconds"] <= 3.0

@@ -8,6 +8,7 @@ token still names the pair, and the round carries on from where it was.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import httpx
 import pytest
 
 from calculatice.store import open_store
-from calculatice.web.launch import running_server
+from calculatice.web.launch import CHROMIUM_FLAGS, chromium_executable, running_server
 
 SECRET = {"CALCULATICE_RALLY_SECRET": "restart-test"}
 OPTIONS = ["--no-demo", "--pool-size", "0"]
@@ -80,3 +81,53 @@ def test_answers_survive_a_kill_and_a_retried_answer_is_stored_once(
 def _round_seance(store) -> int:
     code = store.rally_by_edition("2027").definition["round_seances"]["cm"]
     return store.seance_by_code(code).id
+
+
+@pytest.mark.browser
+def test_the_page_waits_through_a_restart_and_its_answer_lands_once(
+    prepared: tuple[str, str], tmp_path: Path
+) -> None:
+    """Chromium on the rally page while the server is killed: a banner, then the feedback."""
+    from playwright.sync_api import expect, sync_playwright
+
+    db_url, code = prepared
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable(), headless=True, args=list(CHROMIUM_FLAGS)
+        )
+        page = browser.new_context(locale="fr-FR").new_page()
+        page.set_default_timeout(30_000)
+        feedback = page.get_by_test_id("feedback")
+        with running_server(tmp_path, db_url, OPTIONS, SECRET) as first:
+            page.goto(f"{first.url}/rallye")
+            page.get_by_test_id("code").fill(code)
+            page.get_by_test_id("name").fill("Léa et Tom")
+            page.get_by_test_id("join").click()
+            page.get_by_test_id("begin").click()
+            page.get_by_test_id("answer").fill("999")
+            page.get_by_test_id("validate").click()
+            expect(feedback).to_have_attribute("data-colour", re.compile("orange|red"))
+            if page.get_by_test_id("next").count():  # red: the correction, then « Suite »
+                page.get_by_test_id("next").click()
+            expect(page.get_by_test_id("answer")).to_be_editable()
+            first.process.kill()
+            first.process.wait(timeout=20)
+            page.get_by_test_id("answer").fill("888")
+            page.get_by_test_id("validate").click()
+            banner = page.get_by_test_id("reconnecting")
+            expect(banner).to_be_visible()
+            expect(banner).to_contain_text("réessaie")
+            port = int(first.url.rsplit(":", 1)[1])
+            with running_server(tmp_path, db_url, OPTIONS, SECRET, port):
+                expect(feedback).to_have_attribute(
+                    "data-colour", re.compile("orange|red"), timeout=60_000
+                )
+                expect(banner).to_be_hidden()
+                assert page.get_by_test_id("lost").count() == 0
+        browser.close()
+
+    with open_store(db_url) as store:
+        [pupil] = store.pupils_of(store.classroom_by_code(code).id)
+        [attempt] = store.attempts_of(pupil.id, _round_seance(store))
+        typed = [answer.typed for answer in store.answers_of(attempt.id)]
+    assert typed == ["999", "888"]

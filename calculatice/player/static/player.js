@@ -24,12 +24,17 @@
  *   result screen    result-score, stars, result-time, first-attempt, time-up, replay,
  *                    continue ("Exercice suivant" or "Terminer")
  *   end screen       end-score, summary
- *   anywhere         error (a French message from the server), lost ("Connexion perdue")
+ *   anywhere         error (a French message from the server), lost ("Connexion perdue"),
+ *                    reconnecting (the rally page trying again while its server restarts)
  */
 
 const REPLY_TIMEOUT_MS = 10000;
+const RECONNECT_MS = 60000; // how long the rally page keeps trying through a server restart
+const RETRY_MS = 500;
+const PASSING_STATUSES = new Set([502, 503, 504]); // a proxy whose server is restarting
 const NNBSP = "\u202f";
 const LOST = `Connexion perdue${NNBSP}: recharge la page.`;
+const RECONNECTING = `Connexion interrompue${NNBSP}: attends, la page réessaie toute seule…`;
 const TYPED_KINDS = new Set(["number", "flash", "picture", "expression"]);
 
 /** An element with properties and children; strings become text nodes, never HTML. */
@@ -94,29 +99,43 @@ export function widgetTransport(model, timeoutMs = REPLY_TIMEOUT_MS) {
 
 /**
  * HTTP transport for the rally page: POST the message as JSON, the reply is the body.
- * A request that fails on the network is sent again (the answer's key makes it harmless)
- * until the time allowed for a reply runs out.
+ * A request that fails on the way (no network, no reply within `timeoutMs`, or a proxy
+ * answering 502, 503 or 504 while a server restarts) is sent again every half second,
+ * for `patienceMs` in all: the answer's key makes a message sent twice harmless.
+ * `send(message, onWait)` calls `onWait(true)` when it starts waiting, `onWait(false)`
+ * when it stops.
  */
-export function httpTransport(url, timeoutMs = REPLY_TIMEOUT_MS) {
+export function httpTransport(url, timeoutMs = REPLY_TIMEOUT_MS, patienceMs = RECONNECT_MS) {
   return {
-    async send(message) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        try {
-          const response = await fetch(url, {
-            method: "POST",
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify(message),
-            credentials: "same-origin",
-            signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
-          });
-          if (!response.ok) throw new Error(`HTTP ${response.status}`);
-          return await response.json();
-        } catch (error) {
-          const networkError = error instanceof TypeError;
-          if (!networkError || Date.now() + 500 >= deadline) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 500));
+    async send(message, onWait = () => {}) {
+      const giveUp = Date.now() + patienceMs;
+      let waiting = false;
+      try {
+        for (;;) {
+          try {
+            const response = await fetch(url, {
+              method: "POST",
+              headers: { "Content-Type": "application/json" },
+              body: JSON.stringify(message),
+              credentials: "same-origin",
+              signal: AbortSignal.timeout(Math.max(1, Math.min(timeoutMs, giveUp - Date.now()))),
+            });
+            if (!response.ok) {
+              const failure = new Error(`HTTP ${response.status}`);
+              failure.passing = PASSING_STATUSES.has(response.status);
+              throw failure;
+            }
+            return await response.json();
+          } catch (error) {
+            const passing =
+              error instanceof TypeError || error.name === "TimeoutError" || error.passing;
+            if (!passing || Date.now() + RETRY_MS >= giveUp) throw error;
+            if (!waiting) onWait((waiting = true));
+            await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+          }
         }
+      } finally {
+        if (waiting) onWait(false);
       }
     },
     close() {},
@@ -147,7 +166,7 @@ export function createPlayer(el, transport, options = {}) {
     if (busy || lost || destroyed) return;
     busy = true;
     root.setAttribute("aria-busy", "true");
-    transport.send(message).then(
+    transport.send(message, showWaiting).then(
       (reply) => {
         busy = false;
         root.removeAttribute("aria-busy");
@@ -169,6 +188,17 @@ export function createPlayer(el, transport, options = {}) {
     banner.hidden = false;
     content.inert = true;
     root.classList.add("cq-is-lost");
+  }
+
+  function showWaiting(waiting) {
+    if (lost || destroyed) return;
+    if (waiting) {
+      banner.textContent = RECONNECTING;
+      banner.dataset.testid = "reconnecting";
+      banner.hidden = false;
+    } else if (banner.dataset.testid === "reconnecting") {
+      banner.hidden = true;
+    }
   }
 
   function showError(text) {
