@@ -19,6 +19,7 @@ from calculatice.catalogue import LEVELS, THEMES, Bank, Exercise, exercise_files
 from calculatice.engines.base import Kind, Question, all_engines, get_engine
 from calculatice.environment import configure_environment
 from calculatice.errors import CalculaticeError
+from calculatice.numbers import count_of
 from calculatice.options import validate_options
 from calculatice.web.settings import PUPIL_NOTEBOOK, ServeSettings
 
@@ -67,7 +68,8 @@ def bank_check(bank_folder: Path | None) -> None:
     for problem in loaded.problems:
         click.echo(f"{problem.path}: {problem.field or '(fichier)'}: {problem.reason}")
     if loaded.problems:
-        click.echo(f"{len(loaded.problems)} problème(s) dans {loaded.folder}.", err=True)
+        problems = count_of(len(loaded.problems), "problème", "problèmes")
+        click.echo(f"{problems} dans {loaded.folder}.", err=True)
         sys.exit(1)
     click.echo(f"{len(loaded)} exercices valides dans {loaded.folder}.")
 
@@ -97,7 +99,7 @@ def bank_list(
             f"{exercise.id:<34} {'/'.join(exercise.levels):<8} "
             f"{exercise.theme_name:<24} {exercise.title}"
         )
-    click.echo(f"{len(chosen)} exercice(s).", err=True)
+    click.echo(f"{count_of(len(chosen), 'exercice', 'exercices')}.", err=True)
 
 
 def _summary(exercise: Exercise) -> dict[str, Any]:
@@ -134,7 +136,7 @@ def bank_preview(bank_folder: Path | None, exercise_id: str, seed: str, as_json:
 
 def _timing(exercise: Exercise) -> str:
     common = exercise.common
-    essais = f"{common.attempts} essai(s) par question"
+    essais = f"{count_of(common.attempts, 'essai', 'essais')} par question"
     if common.exercise_seconds:
         return f"{common.questions} questions en {common.exercise_seconds} s ; {essais}"
     if common.question_seconds:
@@ -336,7 +338,8 @@ def seance_create(
         room = _find_classroom(store, classroom)
         created = create_seance(store, bank_loaded, title, items, room.id)
     click.echo(format_code(created.code))
-    click.echo(f"{len(created.exercises)} exercice(s) pour {room.name}.", err=True)
+    exercises = count_of(len(created.exercises), "exercice", "exercices")
+    click.echo(f"{exercises} pour {room.name}.", err=True)
 
 
 def _find_classroom(store, wanted: str):

@@ -173,3 +173,12 @@ def write_number_set(numbers: tuple[int, ...] | list[int]) -> str:
             parts.extend(str(number) for number in ordered[start : end + 1])
         start = end + 1
     return ";".join(parts)
+
+
+def count_of(count: int, one: str, many: str) -> str:
+    """« 1 exercice trouvé », « 12 exercices trouvés », « 0 exercice trouvé »: a count in words.
+
+    French puts 0 and 1 in the singular (CLDR's rule for ``fr``); the number is
+    written the French way (``1 200`` with a narrow space).
+    """
+    return f"{write_number(count)} {one if count in (0, 1) else many}"

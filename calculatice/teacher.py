@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from calculatice.catalogue import Bank, Exercise, load_bank
 from calculatice.errors import CalculaticeError
+from calculatice.numbers import count_of
 from calculatice.seances import Seance, SeanceItem, create_seance, format_code, items_of
 from calculatice.store.models import Answer, Attempt, Classroom, Pupil, Teacher, classroom_teachers
 from calculatice.store.records import ClassroomRecord, SeanceRecord, TeacherRecord
@@ -619,7 +620,8 @@ class TeacherPage:
         self.found.options = [
             (f"{exercise.title} — {', '.join(exercise.levels)}", exercise.id) for exercise in found
         ]
-        self.compose_message.value = f"{len(found)} exercice(s) trouvé(s)."
+        found_text = count_of(len(found), "exercice trouvé", "exercices trouvés")
+        self.compose_message.value = f"{found_text}."
         return found
 
     def add_chosen(self) -> None:
@@ -709,7 +711,11 @@ class TeacherPage:
         labels = []
         for position, item in enumerate(self.items, start=1):
             title = self.desk.bank.get(item.exercise_id).title
-            changed = f" ({len(item.overrides)} option(s) changée(s))" if item.overrides else ""
+            changed = (
+                f" ({count_of(len(item.overrides), 'option changée', 'options changées')})"
+                if item.overrides
+                else ""
+            )
             labels.append(f"{position}. {title}{changed}")
         self.chosen.options = [(label, i) for i, label in enumerate(labels)]
         self.chosen.index = selected if 0 <= selected < len(labels) else None
@@ -763,8 +769,9 @@ class TeacherPage:
         self.results = results
         count = len(results.exercise_titles)
         self.follow_summary.value = (
-            f"{len(results.pupils)} élève(s) dans la classe, {results.started} ont commencé, "
-            f"{results.finished} ont terminé."
+            f"{count_of(len(results.pupils), 'élève', 'élèves')} dans la classe"
+            f"{NNBSP}: {count_of(results.started, 'a commencé', 'ont commencé')}, "
+            f"{count_of(results.finished, 'a terminé', 'ont terminé')}."
         )
         self.pupils_html.value = html_table(
             ["Élève", "État", "Exercices terminés", "Score"],

@@ -7,6 +7,7 @@ import os
 import click
 
 from calculatice.errors import CalculaticeError
+from calculatice.numbers import count_of
 
 PASSWORD_VARIABLE = "CALCULATICE_TEACHER_PASSWORD"
 """Where scripts give a new teacher's password instead of typing it."""
@@ -72,4 +73,4 @@ def teacher_assign(context: dict, login: str, classes: tuple[str, ...]) -> None:
         account = teacher_by_login(store, login)
         for wanted in classes:
             store.assign_teacher(_find_classroom(store, wanted).id, account.id)
-    click.echo(f"{len(classes)} classe(s) ajoutée(s) à « {login} ».")
+    click.echo(f"{count_of(len(classes), 'classe ajoutée', 'classes ajoutées')} à « {login} ».")

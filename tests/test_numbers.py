@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from calculatice.errors import NumberSetError
-from calculatice.numbers import parse_number_set, read_number, write_number, write_number_set
+from calculatice.numbers import (
+    count_of,
+    parse_number_set,
+    read_number,
+    write_number,
+    write_number_set,
+)
 
 NNBSP = "\u202f"
 NBSP = "\u00a0"
@@ -143,3 +149,16 @@ def test_bad_number_sets_are_refused_with_a_french_reason(written: str, message:
 def test_number_sets_are_written_back_compactly() -> None:
     assert write_number_set((2, 3, 4, 5, 7, 10, 11)) == "2-5;7;10;11"
     assert parse_number_set(write_number_set((1, 5, 6, 7, 9))) == (1, 5, 6, 7, 9)
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (0, "0 exercice trouvé"),
+        (1, "1 exercice trouvé"),
+        (2, "2 exercices trouvés"),
+        (1200, f"1{NNBSP}200 exercices trouvés"),
+    ],
+)
+def test_a_count_is_written_in_words_with_french_plurals(count: int, text: str) -> None:
+    assert count_of(count, "exercice trouvé", "exercices trouvés") == text

@@ -241,7 +241,9 @@ def test_page_composes_a_seance_and_follows_it(store, bank, school):
 
     play(store, bank, code, "Léa", [], FakeClock())
     page.refresh_button.click()
-    assert page.follow_summary.value == "1 élève(s) dans la classe, 0 ont commencé, 0 ont terminé."
+    assert page.follow_summary.value == (
+        "1 élève dans la classe\u202f: 0 a commencé, 0 a terminé."
+    )
     assert "Léa" in page.pupils_html.value
     assert "Télécharger en CSV" in page.csv_html.value
     assert len(page.chart_box.children) == 1

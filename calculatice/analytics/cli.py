@@ -160,4 +160,6 @@ def report_command(input_path: Path, rally: str | None, by: str, output_dir: Pat
     from calculatice.analytics.district_reports import run_reports
 
     written = run_reports(input_path, rally, by, output_dir)
-    click.echo(f"{len(written)} rapport(s) écrit(s) dans {output_dir}.")
+    from calculatice.numbers import count_of
+
+    click.echo(f"{count_of(len(written), 'rapport écrit', 'rapports écrits')} dans {output_dir}.")

@@ -19,7 +19,8 @@ class TableError(CalculaticeError, ValueError):
         shown = [_problem_text(row, column, reason) for row, column, reason in problems[:10]]
         more = len(problems) - len(shown)
         lines = "\n".join(f"  - {text}" for text in shown)
-        tail = f"\n  … et {more} autre(s) problème(s)." if more > 0 else ""
+        others = "autre problème" if more == 1 else "autres problèmes"
+        tail = f"\n  … et {more} {others}." if more > 0 else ""
         super().__init__(f"{source} n'est pas une table de réponses valide\u202f:\n{lines}{tail}")
 
 

@@ -207,8 +207,9 @@ def funnel_figure(funnel: pd.DataFrame, limits: pd.DataFrame, hidden_classes: in
             hovertemplate="%{x} questions · réussite %{y:.0%}<extra></extra>",
         )
     )
+    hidden = "classe non montrée" if hidden_classes == 1 else "classes non montrées"
     note = (
-        f" ({hidden_classes} classe(s) de moins de {MIN_PUPILS} participants non montrée(s))"
+        f" ({hidden_classes} {hidden}, de moins de {MIN_PUPILS} participants)"
         if hidden_classes
         else ""
     )

@@ -28,7 +28,7 @@ def test_inspection_page_draws_its_figures_and_tables(live_server, page):
     assert "64 participants" in text
     assert "Réussite par niveau" in text
     # The sample's classes all have 8 participants: none may be shown.
-    assert "8 classe(s) de moins de 10 participants non montrée(s)" in text
+    assert "8 classes non montrées, de moins de 10 participants" in text
     assert "1e820d724b74121ea664" not in page.content()
     page.goto("about:blank")
 

@@ -71,7 +71,7 @@ def test_a_teacher_composes_a_seance_and_sees_a_pupils_results(
     page.get_by_label("Mots").fill("tables en vitesse")
     page.get_by_role("button", name="Chercher").click()
     # Wait for the new results: the class's level listed them all before.
-    expect(page.get_by_text("1 exercice(s) trouvé(s).")).to_be_visible()
+    expect(page.get_by_text("1 exercice trouvé.")).to_be_visible()
     page.locator(".calculatice-found select").select_option(label="Les tables en vitesse — CM1")
     page.get_by_role("button", name="Ajouter").click()
     expect(page.locator(".calculatice-chosen option")).to_have_count(1)
@@ -80,7 +80,7 @@ def test_a_teacher_composes_a_seance_and_sees_a_pupils_results(
     set_option(page, "questions", 2)
     set_option(page, "question_seconds", 0)
     page.get_by_role("button", name="Appliquer").click()
-    expect(page.locator(".calculatice-chosen option")).to_contain_text(["option(s) changée(s)"])
+    expect(page.locator(".calculatice-chosen option")).to_contain_text(["options changées"])
     page.get_by_label("Titre").fill("Séance du navigateur")
     page.get_by_role("button", name="Créer la séance").click()
     code = page.locator(".seance-code").inner_text()
@@ -116,7 +116,7 @@ def test_a_teacher_composes_a_seance_and_sees_a_pupils_results(
 
     page.get_by_text("Suivre la classe").click()
     page.get_by_role("button", name="Rafraîchir").click()
-    expect(page.get_by_text("1 ont commencé")).to_be_visible()
+    expect(page.get_by_text("1 a commencé")).to_be_visible()
     pupils = page.locator(".calculatice-table").first
     expect(pupils).to_contain_text("Inès")
     expect(pupils).to_contain_text("1/2")
