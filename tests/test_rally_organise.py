@@ -175,7 +175,7 @@ def test_closing_again_makes_no_second_training_seance(rally_cli) -> None:
 
     assert again.exit_code == 0
     assert again.stdout == ""
-    assert "0 séance(s) d'entraînement" in again.output
+    assert "0 séance d'entraînement" in again.output
 
 
 def test_list_shows_state_window_and_codes(rally_cli) -> None:

@@ -7,7 +7,10 @@ from pathlib import Path
 import click
 
 from calculatice.cli import _bank_option, _FriendlyGroup, _load
+from calculatice.numbers import count_of
 from calculatice.store.models import LEVELS, SECTORS
+
+NNBSP = "\u202f"
 
 
 @click.group("rally", cls=_FriendlyGroup)
@@ -106,7 +109,8 @@ def rally_close(context: dict, edition: str) -> None:
         click.echo(
             f"{classroom.name} ({classroom.level}) : entraînement {format_code(seance.code)}"
         )
-    click.echo(f"Rallye {edition} fermé ; {len(made)} séance(s) d'entraînement.", err=True)
+    seances = count_of(len(made), "séance d'entraînement", "séances d'entraînement")
+    click.echo(f"Rallye {edition} fermé{NNBSP}; {seances}.", err=True)
 
 
 @rally.command("list")
