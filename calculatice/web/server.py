@@ -165,9 +165,32 @@ def prepare_environment(settings: ServeSettings) -> None:
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), existing]))
 
 
+def trust_dashboards(folder: Path) -> list[Path]:
+    """Sign the pages we publish in the server's own signature store; the ones signed now.
+
+    They are this project's own notebooks. Unsigned, Jupyter warns « not
+    trusted » for every kernel the pool starts: thirty lines that bury the
+    ones saying where the server listens. The store and its secret are in the
+    private state folder (:func:`prepare_environment`), so nothing else is
+    trusted by this.
+    """
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    notary = NotebookNotary()
+    signed = []
+    for path in sorted(folder.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        if not notary.check_signature(notebook):
+            notary.sign(notebook)
+            signed.append(path)
+    return signed
+
+
 def serve(settings: ServeSettings) -> None:
     """Start the server and block until it is stopped (SIGTERM or Ctrl-C)."""
     prepare_environment(settings)
+    trust_dashboards(settings.dashboards.resolve())
     app = CalculaticeVoila(config=voila_config(settings))
     app.initialize([str(settings.dashboards.resolve())])
     log.info(

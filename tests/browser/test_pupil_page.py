@@ -391,3 +391,16 @@ def test_the_page_kernel_only_relays_and_stays_small(page: Page, live_server: Li
         nina = store.find_pupil(seance.classroom_id, "Nina")
         [attempt] = store.attempts_of(nina.id, seance.id)
         assert [a.outcome for a in store.answers_of(attempt.id)] == ["empty"]
+
+
+def test_the_server_log_says_where_it_listens_without_trust_warnings(
+    live_server: LiveServer,
+) -> None:
+    # Jupyter warns when it reads an untrusted notebook: once per kernel the pool starts.
+    deadline = time.monotonic() + 90
+    while "is filled with" not in live_server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    log = live_server.log.read_text()
+    assert "Kernel pool of eleve.ipynb is filled with 2 kernel(s)" in log
+    assert "Page élève : http://127.0.0.1:" in log
+    assert "not trusted" not in log
