@@ -229,7 +229,7 @@ def _options_from_settings(model):
 @click.option("--no-demo", is_flag=True, help="Ne pas créer les données de démonstration.")
 def serve_command(bank_folder: Path | None, db_url: str | None, no_demo: bool, **values) -> None:
     """Démarrer le serveur des pages élèves (Voilà) sur cette machine."""
-    from calculatice.demo import ensure_demo
+    from calculatice.demo import DEMO_TEACHER, ensure_demo
     from calculatice.seances import format_code
     from calculatice.store import open_store
     from calculatice.web.server import serve
@@ -240,6 +240,11 @@ def serve_command(bank_folder: Path | None, db_url: str | None, no_demo: bool, *
     if not no_demo:
         demo = ensure_demo(store, load_bank())
         click.echo(f"Séance de démonstration : code {format_code(demo.seance_code)}")
+        if demo.teacher_password is not None:
+            click.echo(
+                f"Compte enseignant de démonstration : {DEMO_TEACHER}, mot de passe "
+                f"{demo.teacher_password} (affiché cette fois seulement)"
+            )
     store.close()
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Page élève : {base}/voila/render/{PUPIL_NOTEBOOK}")

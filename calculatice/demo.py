@@ -1,12 +1,14 @@
-"""Demo data for a first start: a school, a class and a séance to try the pupil page."""
+"""Demo data for a first start: a school, a class, a séance and a teacher to try the pages."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 
 from calculatice.catalogue import Bank
-from calculatice.seances import create_seance, parse_item
+from calculatice.errors import StoreError
+from calculatice.seances import CODE_ALPHABET, create_seance, parse_item
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,8 @@ DEMO_EXERCISES = (
     "cm1-un-tiers-de:questions=4",
 )
 """Short exercises of three kinds, so that a first try shows the player's range."""
+DEMO_TEACHER = "demo"
+"""The demo teacher's login; the password is drawn at random when the account is made."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,9 @@ class Demo:
     school_id: int
     classroom_id: int
     seance_code: str
+    teacher_password: str | None = None
+    """The demo teacher's password when this call made the account, else ``None`` (it is
+    kept hashed only, so it can be told once)."""
 
 
 def ensure_demo(store, bank: Bank) -> Demo:
@@ -41,10 +48,31 @@ def ensure_demo(store, bank: Bank) -> Demo:
     )
     if classroom is None:
         classroom = store.add_classroom(school.id, DEMO_CLASS, "CM1")
+    password = _ensure_demo_teacher(store, classroom.id)
     existing = store.seances_of(classroom.id)
     if existing:
-        return Demo(school.id, classroom.id, existing[0].code)
+        return Demo(school.id, classroom.id, existing[0].code, password)
     items = [parse_item(spec) for spec in DEMO_EXERCISES]
     seance = create_seance(store, bank, "Séance de démonstration", items, classroom.id)
     log.info("Demo séance created: %s", seance.code)
-    return Demo(school.id, classroom.id, seance.code)
+    return Demo(school.id, classroom.id, seance.code, password)
+
+
+def _ensure_demo_teacher(store, classroom_id: int) -> str | None:
+    """Make the demo teacher, following the demo class, with a random password; the password.
+
+    ``None`` if the account exists already. Never a fixed password: a server
+    started with its demo data and then left open must not be entered with one.
+    """
+    from calculatice.teacher import add_teacher_account
+
+    password = "-".join(
+        "".join(secrets.choice(CODE_ALPHABET) for _ in range(4)) for _ in range(3)
+    ).lower()
+    try:
+        add_teacher_account(
+            store, DEMO_TEACHER, "Enseignant de démonstration", password, [classroom_id]
+        )
+    except StoreError:
+        return None
+    return password
