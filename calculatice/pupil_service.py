@@ -18,12 +18,12 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from calculatice.catalogue import Bank
+from calculatice.player.recent import RecentSessions
 from calculatice.player.session import PlayerSession
 from calculatice.pupil import (
     JOIN_PROBLEMS,
@@ -88,12 +88,10 @@ class PupilService:
         self.tokens = PairTokens(secret if secret is not None else secrets.token_bytes(32))
         self._store_factory = store_factory
         self._bank_loader = bank_loader
-        self._max_sessions = max_sessions
         self._clock = clock
         self._setup_lock = threading.Lock()
         self._opened: tuple[Any, Bank | ExerciseFiles] | None = None
-        self._seats: OrderedDict[tuple[int, int], _Seat] = OrderedDict()
-        self._seats_lock = threading.Lock()
+        self._seats: RecentSessions[tuple[int, int], _Seat] = RecentSessions(max_sessions)
 
     @property
     def sessions_in_memory(self) -> int:
@@ -152,11 +150,9 @@ class PupilService:
 
     def _seat(self, identity: tuple[int, int]) -> _Seat | None:
         """The pupil's seat in memory, else rebuilt from the store; ``None`` if gone."""
-        with self._seats_lock:
-            seat = self._seats.get(identity)
-            if seat is not None:
-                self._seats.move_to_end(identity)
-                return seat
+        seat = self._seats.get(identity)
+        if seat is not None:
+            return seat
         pupil_id, seance_id = identity
         store, bank = self._resources()
         pupil = store.pupil(pupil_id)
@@ -173,11 +169,7 @@ class PupilService:
         store, _bank = self._resources()
         session = resume_session(store, seance, identity[0], self._clock)
         seat = _Seat(session, who(name, seance), threading.Lock())
-        with self._seats_lock:
-            self._seats[identity] = seat
-            self._seats.move_to_end(identity)
-            while len(self._seats) > self._max_sessions:
-                self._seats.popitem(last=False)
+        self._seats.put(identity, seat)
         return seat
 
     def _resources(self) -> tuple[Any, Bank | ExerciseFiles]:

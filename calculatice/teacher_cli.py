@@ -6,22 +6,11 @@ import os
 
 import click
 
-from calculatice.errors import CalculaticeError
+from calculatice.cli import _FriendlyGroup
 from calculatice.numbers import count_of
 
 PASSWORD_VARIABLE = "CALCULATICE_TEACHER_PASSWORD"
 """Where scripts give a new teacher's password instead of typing it."""
-
-
-class _FriendlyGroup(click.Group):
-    """A group that turns the library's errors into a French message and exit status 1."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except CalculaticeError as error:
-            click.echo(f"Erreur : {error}", err=True)
-            ctx.exit(1)
 
 
 @click.group(cls=_FriendlyGroup)

@@ -38,6 +38,24 @@ def bank_copy(tmp_path: Path) -> Path:
     return target
 
 
+class FakeClock:
+    """A players' clock, in seconds, that moves only when a test says so."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """A fresh store on a SQLite file of the test's own."""

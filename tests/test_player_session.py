@@ -39,20 +39,6 @@ from calculatice.scoring import GRACE_SECONDS
 
 NNBSP = "\u202f"
 NBSP = "\u00a0"
-START = 500.0
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 # ---------------------------------------------------------------- stub engines, one per kind
@@ -203,17 +189,12 @@ def empty_response(question: Question) -> Response:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def recorder() -> MemoryRecorder:
     return MemoryRecorder()
 
 
 @pytest.fixture
-def make_session(clock: FakeClock, recorder: MemoryRecorder):
+def make_session(clock, recorder: MemoryRecorder):
     """A session over the given exercises, with the fake clock and the memory recorder."""
 
     def make(*exercises: Exercise, seed: str = "classe-a") -> PlayerSession:
@@ -792,7 +773,7 @@ def test_timing_and_duration_texts_are_french():
 # ---------------------------------------------------------------- resuming
 
 
-def _play_a_seance(session: PlayerSession, clock: FakeClock) -> list[dict]:
+def _play_a_seance(session: PlayerSession, clock) -> list[dict]:
     """A séance with every kind of event: retries, empties, a replay, time-outs, two exercises."""
     script: list[dict] = [{"type": "begin"}]
     replies = [session.handle(script[0])]
@@ -882,7 +863,7 @@ def test_resume_after_n_answers_lands_on_the_same_screen(clock, answers_kept):
     assert resumed_recorder == MemoryRecorder()
 
 
-def _replay_until(session: PlayerSession, clock: FakeClock, answers: int) -> dict:
+def _replay_until(session: PlayerSession, clock, answers: int) -> dict:
     """Play the scripted séance, stopping right after the given number of answers."""
     recorder = MemoryRecorder()
     session._recorder = recorder
@@ -1021,7 +1002,7 @@ def _texts(value: Any):
             yield from _texts(item)
 
 
-def _open_replies(session: PlayerSession, clock: FakeClock) -> list[tuple[dict, Question]]:
+def _open_replies(session: PlayerSession, clock) -> list[tuple[dict, Question]]:
     """Every kind of reply a pupil gets while the first question is open."""
     replies = [(session.handle({"type": "begin"}), current_question(session))]
     question = current_question(session)

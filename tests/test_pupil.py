@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,26 +13,10 @@ from calculatice.pupil import JOIN_PROBLEMS, ExerciseFiles, PupilGateway, clean_
 from calculatice.seances import format_code, open_seance
 from calculatice.store import Store
 
-
-class FakeClock:
-    """Seconds that only move when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 BANK_FOLDER_FOR_FILES = Path(__file__).resolve().parent.parent / "exercices"
 
 
-def gateway_for(store: Store, bank: Bank, clock: FakeClock) -> PupilGateway:
+def gateway_for(store: Store, bank: Bank, clock: Callable[[], float]) -> PupilGateway:
     return PupilGateway(lambda: store, lambda: bank, clock)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from calculatice.cli import main
@@ -29,23 +27,6 @@ ITEMS = [
 ]
 
 
-class FakeClock:
-    """Seconds that only move when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    opened = open_store(f"sqlite:///{tmp_path / 'teachers.sqlite'}")
-    yield opened
-    opened.close()
-
-
 @pytest.fixture
 def school(store):
     school = store.add_school("0590001A", "École Jean Macé")
@@ -61,7 +42,7 @@ def desk(store, bank, school) -> TeacherDesk:
     return TeacherDesk(store, bank, school["alice"])
 
 
-def play(store, bank, code: str, name: str, responses: list[str | None], clock: FakeClock):
+def play(store, bank, code: str, name: str, responses: list[str | None], clock) -> None:
     """A pupil joins and gives responses to the first exercise (``None``: skip to « Suite »)."""
     gateway = PupilGateway(lambda: store, lambda: bank, clock)
     gateway.handle({"type": "join", "code": code, "name": name})
@@ -129,10 +110,9 @@ def test_a_teacher_sees_their_own_classes_only(desk, school):
             action()
 
 
-def test_follow_up_of_a_class(store, bank, desk, school):
+def test_follow_up_of_a_class(store, bank, desk, school, clock):
     room = school["mine"].id
     seance = desk.create_seance(room, "Tables et tiers", ITEMS)
-    clock = FakeClock()
     # Léa: the first question right, the second wrong (one attempt each): 1 sur 2.
     play(store, bank, seance.code, "Léa", [], clock)
     lea = solutions(store, bank, seance.code, room, "Léa")
@@ -166,10 +146,9 @@ def test_follow_up_of_a_class(store, bank, desk, school):
     assert {expected for _, expected, _ in wrong} == {lea[1], zoe[0]}
 
 
-def test_follow_up_as_csv_for_a_french_spreadsheet(store, bank, desk, school):
+def test_follow_up_as_csv_for_a_french_spreadsheet(store, bank, desk, school, clock):
     room = school["mine"].id
     seance = desk.create_seance(room, "Tables", ITEMS[:1])
-    clock = FakeClock()
     play(store, bank, seance.code, "Léa", [], clock)
     lea = solutions(store, bank, seance.code, room, "Léa")
     play(store, bank, seance.code, "Léa", lea, clock)
@@ -202,7 +181,7 @@ def test_page_shows_nothing_of_a_class_before_signing_in(store, bank, school):
     assert page.password.value == ""
 
 
-def test_page_composes_a_seance_and_follows_it(store, bank, school):
+def test_page_composes_a_seance_and_follows_it(store, bank, school, clock):
     page = TeacherPage(lambda: store, lambda: bank, sign_in_delay=0.0)
     page.login.value, page.password.value = "alice", PASSWORD
     page.sign_in_button.click()
@@ -239,7 +218,7 @@ def test_page_composes_a_seance_and_follows_it(store, bank, school):
     assert "Fiche à imprimer" in page.created_html.value
     assert [e.common.questions for e in open_seance(store, bank, code).exercises][1] == 3
 
-    play(store, bank, code, "Léa", [], FakeClock())
+    play(store, bank, code, "Léa", [], clock)
     page.refresh_button.click()
     assert page.follow_summary.value == (
         "1 élève dans la classe\u202f: 0 a commencé, 0 a terminé."

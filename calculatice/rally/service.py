@@ -17,7 +17,6 @@ import hmac
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,6 +24,7 @@ from typing import Any
 
 from calculatice.catalogue import Bank, Exercise, load_bank
 from calculatice.engines.base import Question
+from calculatice.player.recent import RecentSessions
 from calculatice.player.session import PlayerSession
 from calculatice.pupil import NNBSP, StoreRecorder, clean_name, stored_answers
 from calculatice.rally.definition import RallyDefinition
@@ -177,14 +177,12 @@ class RallyService:
         self.tokens = PairTokens(secret)
         self._store_factory = store_factory
         self._bank_loader = bank_loader
-        self._max_sessions = max_sessions
         self._now = now
         self._clock = clock
         self._setup_lock = threading.Lock()
         self._store = None
         self._bank: Bank | None = None
-        self._pairs: OrderedDict[int, _Pair] = OrderedDict()
-        self._pairs_lock = threading.Lock()
+        self._pairs: RecentSessions[int, _Pair] = RecentSessions(max_sessions)
         self._rounds: dict[int, RallyRound | None] = {}
         self._status: dict[int, tuple[float, str]] = {}
 
@@ -229,8 +227,7 @@ class RallyService:
         identity = self.tokens.read(token)
         if identity is None or self._store is None:
             return False
-        with self._pairs_lock:
-            return identity[0] in self._pairs
+        return identity[0] in self._pairs
 
     # Steps.
 
@@ -279,7 +276,7 @@ class RallyService:
 
     def _on_cached(self, pupil_id: int, message: Any) -> dict[str, Any] | None:
         """The reply of the session in memory, or ``None`` when there is none or it is stale."""
-        pair = self._cached_pair(pupil_id)
+        pair = self._pairs.get(pupil_id)
         if pair is None:
             return None
         with pair.lock:
@@ -306,9 +303,7 @@ class RallyService:
         if stored == pair.recorder.progress:
             return True
         log.info("Pair %s moved on elsewhere: rebuilding its session", pupil_id)
-        with self._pairs_lock:
-            if self._pairs.get(pupil_id) is pair:
-                del self._pairs[pupil_id]
+        self._pairs.discard(pupil_id, pair)
         return False
 
     def _rebuild(
@@ -337,19 +332,8 @@ class RallyService:
         # Shown with textContent by the page: a name is never markup.
         who = {"name": name, "seance": rally_round.seance.title}
         pair = _Pair(session, recorder, rally_round, who, threading.Lock())
-        with self._pairs_lock:
-            self._pairs[pupil_id] = pair
-            self._pairs.move_to_end(pupil_id)
-            while len(self._pairs) > self._max_sessions:
-                self._pairs.popitem(last=False)
+        self._pairs.put(pupil_id, pair)
         return pair
-
-    def _cached_pair(self, pupil_id: int) -> _Pair | None:
-        with self._pairs_lock:
-            pair = self._pairs.get(pupil_id)
-            if pair is not None:
-                self._pairs.move_to_end(pupil_id)
-            return pair
 
     def _round_of(self, classroom) -> RallyRound | None:
         # A registration never changes once made: cached for the life of the process.
@@ -374,11 +358,10 @@ class RallyService:
 
     def _resources(self):
         with self._setup_lock:
-            if self._store is None or self._bank is None:
-                if self._store is None:
-                    self._store = self._store_factory()
-                if self._bank is None:
-                    self._bank = self._bank_loader()
+            if self._store is None:
+                self._store = self._store_factory()
+            if self._bank is None:
+                self._bank = self._bank_loader()
                 # The bank and the modules are loaded for good: keep the garbage
                 # collector from walking them again at every full collection.
                 gc.freeze()
