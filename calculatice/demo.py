@@ -64,8 +64,10 @@ def _ensure_demo_teacher(store, classroom_id: int) -> str | None:
     ``None`` if the account exists already. Never a fixed password: a server
     started with its demo data and then left open must not be entered with one.
     """
-    from calculatice.teacher import add_teacher_account
+    from calculatice.teacher import add_teacher_account, has_account
 
+    if has_account(store, DEMO_TEACHER):
+        return None
     password = "-".join(
         "".join(secrets.choice(CODE_ALPHABET) for _ in range(4)) for _ in range(3)
     ).lower()

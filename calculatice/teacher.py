@@ -82,6 +82,13 @@ def add_teacher_account(
     return teacher
 
 
+def has_account(store, login: str) -> bool:
+    """Whether a teacher's account has this login (no password checked, nothing hashed)."""
+    with Session(store.engine) as session:
+        found = session.scalars(select(Teacher.id).where(Teacher.login == login.strip())).first()
+        return found is not None
+
+
 def authenticate(store, login: str, password: str) -> TeacherRecord | None:
     """The teacher whose login and password these are, or ``None``.
 
