@@ -85,6 +85,7 @@ class Figures:
     seconds: float
     interval: float
     clients: int = 1
+    suite: str = "drawn by the page"
     requests: int = 0
     answers_sent: int = 0
     answers_stored: int = 0
@@ -222,7 +223,13 @@ class Pairs:
     """The pairs of one client process, their measurements and the clock of the run."""
 
     def __init__(
-        self, url: str, interval: float, stop_at: float, run_id: str, steady_seconds: float
+        self,
+        url: str,
+        interval: float,
+        stop_at: float,
+        run_id: str,
+        steady_seconds: float,
+        ahead: bool = True,
     ) -> None:
         parsed = urllib.parse.urlsplit(url)
         self.host = parsed.hostname or "127.0.0.1"
@@ -230,6 +237,8 @@ class Pairs:
         self.host_header = parsed.netloc
         self.api = f"{parsed.path.rstrip('/')}/rallye/api"
         self.interval = interval
+        self.ahead = ahead
+        """Draw "Suite" from the feedback's ``then`` (the page's way) rather than asking."""
         self.stop_at = stop_at
         self.run_id = run_id
         self.steady_from = stop_at - steady_seconds
@@ -304,8 +313,13 @@ class Pairs:
             return
         reply, pair["token"] = await self.post(pair, {"type": "begin"})
         answered = 0
+        suite_at = None
         while reply is not None and time.monotonic() < self.stop_at:
             screen = reply.get("screen")
+            if screen == "feedback" and self.ahead and reply.get("then"):
+                # "Suite" drawn by the page from the feedback's "then", as player.js does.
+                reply, suite_at = reply["then"], time.monotonic()
+                continue
             if screen == "question" or (screen == "feedback" and not reply["question_done"]):
                 await asyncio.sleep(self.interval * random.uniform(0.8, 1.2))
                 if time.monotonic() >= self.stop_at:
@@ -324,6 +338,9 @@ class Pairs:
                 message = {"type": "begin"}
             else:
                 break
+            if suite_at is not None:
+                message["suite"] = round(1000 * (time.monotonic() - suite_at))
+                suite_at = None
             reply, pair["token"] = await self.post(pair, message)
         if pair.get("connection") is not None:
             pair["connection"].close()
@@ -341,7 +358,12 @@ def _letters(number: int) -> str:
 def client_process(task: dict[str, Any]) -> dict[str, Any]:
     """One client process: its share of the pairs, run to the end; what it measured."""
     pairs = Pairs(
-        task["url"], task["interval"], task["stop_at"], task["run_id"], task["steady_seconds"]
+        task["url"],
+        task["interval"],
+        task["stop_at"],
+        task["run_id"],
+        task["steady_seconds"],
+        task["ahead"],
     )
 
     async def run() -> None:
@@ -469,6 +491,7 @@ async def run_load(
             "stop_at": stop_at,
             "run_id": run_id,
             "steady_seconds": steady_seconds,
+            "ahead": not arguments.suite_round_trip,
             "pairs": share,
         }
         for share in shares
@@ -541,6 +564,11 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite)")
     parser.add_argument("--url", default=None, help="use this server instead of starting one")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file for the figures")
+    parser.add_argument(
+        "--suite-round-trip",
+        action="store_true",
+        help='send "Suite" to the server, as pages did before the feedback carried "then"',
+    )
     arguments = parser.parse_args()
     if arguments.kill_at is not None and arguments.url:
         parser.error("--kill-at needs the server this run starts (no --url)")
@@ -549,6 +577,8 @@ def main() -> None:
     db_url = arguments.db or f"sqlite:///{folder / 'rally.sqlite'}"
     codes = prepare(db_url, arguments.pairs)
     figures = Figures(arguments.pairs, arguments.seconds, arguments.interval, arguments.clients)
+    if arguments.suite_round_trip:
+        figures.suite = "a request"
     figures.machine = f"{platform.node()} {os.cpu_count()} CPU, Python {platform.python_version()}"
     figures.database = db_url.split(":", 1)[0]
     figures.load_average_1min_before = round(os.getloadavg()[0], 2)

@@ -224,8 +224,11 @@ def wrong(session: PlayerSession) -> dict:
 
 
 def without_time(reply: dict) -> dict:
-    """A reply without what depends on the clock: time left, duration."""
-    return {key: value for key, value in reply.items() if key not in ("time", "duration_text")}
+    """A reply without what depends on the clock: time left, duration (also after "Suite")."""
+    kept = {key: value for key, value in reply.items() if key not in ("time", "duration_text")}
+    if "then" in kept:
+        kept["then"] = without_time(kept["then"])
+    return kept
 
 
 # ---------------------------------------------------------------- screens and marking
@@ -1053,3 +1056,139 @@ def test_no_answer_leaks_with_any_registered_engine(clock, engine_name):
 
     for reply, question in _open_replies(session, clock):
         _assert_nothing_given_away(reply, question)
+
+
+# ---------------------------------------------------------------- "Suite" without a round trip
+
+
+def after_suite(session: PlayerSession, suite_ms: Any, response: Response | None = None, **extra):
+    """Answer the question a feedback's ``"then"`` showed, "Suite" pressed ``suite_ms`` ago.
+
+    Without ``response``, the right one (as the test, not the browser, may know it).
+    """
+    if response is None:
+        response = session._questions[session._run.question].right_response()
+    return session.handle({"type": "answer", "response": response, "suite": suite_ms, **extra})
+
+
+def test_a_done_question_s_feedback_carries_what_suite_shows(make_session):
+    session = make_session(stub_exercise(question_seconds=10))
+    session.handle({"type": "begin"})
+
+    then = right(session)["then"]
+
+    assert then == session.handle({"type": "next"})
+    assert (then["screen"], then["number"], then["score"], then["attempt"]) == (
+        "question",
+        2,
+        1,
+        1,
+    )
+    assert then["time"] == {"question_ms": 10_000, "limit_ms": 10_000}
+
+
+def test_an_open_question_s_feedback_carries_nothing_ahead(make_session):
+    session = make_session()
+    session.handle({"type": "begin"})
+
+    assert "then" not in answer(session, "  ")
+    assert "then" not in wrong(session)
+
+
+def test_the_question_ahead_gives_no_answer_away(make_session):
+    session = make_session(stub_exercise(question_seconds=20))
+    session.handle({"type": "begin"})
+    then = right(session)["then"]
+
+    session.handle({"type": "next"})
+    question = current_question(session)
+    assert then["question"] == question.public()
+    _assert_nothing_given_away(then, question)
+    assert question.solution not in json.dumps(then, ensure_ascii=False)
+
+
+def test_an_answer_after_a_local_suite_is_timed_from_when_the_page_drew_it(
+    make_session, clock, recorder
+):
+    session = make_session(stub_exercise(question_seconds=10))
+    session.handle({"type": "begin"})
+    right(session)
+    clock.advance(6.5)  # 5 s reading the feedback, then 1.5 s on question 2
+
+    reply = after_suite(session, 1500, key="q2")
+
+    assert (reply["screen"], reply["number"], reply["feedback"]) == ("feedback", 2, "right")
+    assert reply["score"] == 2
+    assert (recorder.answers[-1].question_index, recorder.answers[-1].response_ms) == (1, 1500)
+
+
+def test_the_page_s_moment_is_bounded_by_what_the_server_knows(make_session, clock, recorder):
+    session = make_session(stub_exercise(question_seconds=10, questions=4))
+    session.handle({"type": "begin"})
+    right(session)
+    clock.advance(3)
+
+    after_suite(session, 60_000)  # "Suite" cannot come before the feedback was sent
+    assert recorder.answers[-1].response_ms == 3000
+    clock.advance(2)
+    assert after_suite(session, -5)["error"] == ERROR_UNREADABLE
+    assert (session.screen, len(recorder.answers)) == ("feedback", 2)
+    clock.advance(1)
+    after_suite(session, 0)  # nor after the message came
+    assert recorder.answers[-1].response_ms == 0
+
+
+def test_a_question_drawn_ahead_times_out_from_when_the_page_drew_it(
+    make_session, clock, recorder
+):
+    session = make_session(stub_exercise(question_seconds=10))
+    session.handle({"type": "begin"})
+    right(session)
+    clock.advance(14 + GRACE_SECONDS)
+
+    late = after_suite(session, 12_000 + GRACE_SECONDS * 1000)
+    assert (late["number"], late["feedback"]) == (2, "timeout")
+    assert recorder.answers[-1].outcome == "timeout"
+    assert session.handle({"type": "next"})["number"] == 3
+    clock.advance(3)
+    # "Suite" went through the server this time: a "suite" left in a message changes nothing.
+    assert after_suite(session, 0)["number"] == 3
+    assert recorder.answers[-1].response_ms == 3000
+
+
+def test_a_retried_answer_after_a_local_suite_moves_on_once(make_session, clock, recorder):
+    session = make_session()
+    session.handle({"type": "begin"})
+    right(session)
+    clock.advance(2)
+
+    first = after_suite(session, 1000, key="k2")
+    again = after_suite(session, 1000, key="k2")
+
+    assert again == first
+    assert (first["number"], session.screen) == (2, "feedback")
+    assert [record.question_index for record in recorder.answers] == [0, 1]
+
+
+def test_suite_on_the_last_question_shows_the_result_then_the_next_title(make_session, clock):
+    session = make_session(stub_exercise(questions=1), stub_exercise(title="Deuxième"))
+    session.handle({"type": "begin"})
+
+    then = right(session)["then"]
+    assert (then["screen"], then["score_text"], then["has_next"]) == ("result", "1 sur 1", True)
+    clock.advance(4)
+
+    title = session.handle({"type": "continue", "suite": 2500})
+    assert (title["screen"], title["exercise"]["title"]) == ("title", "Deuxième")
+
+
+@pytest.mark.parametrize("suite", ["1500", None, True, -1, 1e12, [1]])
+def test_a_malformed_suite_gets_a_french_error_and_the_feedback(make_session, recorder, suite):
+    session = make_session()
+    session.handle({"type": "begin"})
+    right(session)
+
+    reply = session.handle({"type": "state", "suite": suite})
+
+    assert reply["error"] == ERROR_UNREADABLE
+    assert (reply["screen"], reply["number"]) == ("feedback", 1)

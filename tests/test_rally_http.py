@@ -8,6 +8,7 @@ a short one for the browser (13 exercises of one question each).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -426,3 +427,66 @@ def test_a_pair_does_a_short_round_reloads_midway_and_sees_its_score(
         expect(page.locator(".cq-player")).to_have_attribute("data-screen", "join")
         expect(page.get_by_test_id("name")).to_have_value("")
         browser.close()
+
+
+@pytest.mark.browser
+def test_suite_draws_the_next_question_at_once_and_its_time_starts_there(
+    server: RallyServer, request: pytest.FixtureRequest
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    name = _names(request)
+    sent: list[dict[str, Any]] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable(), headless=True, args=list(CHROMIUM_FLAGS)
+        )
+        page = browser.new_context(locale="fr-FR").new_page()
+        page.set_default_timeout(20_000)
+        page.on(
+            "request",
+            lambda sent_request: (
+                sent.append(sent_request.post_data_json)
+                if sent_request.url.endswith("/rallye/api")
+                else None
+            ),
+        )
+        page.goto(f"{server.url}/rallye")
+        page.get_by_test_id("code").fill(server.codes["2027"])
+        page.get_by_test_id("name").fill(name)
+        page.get_by_test_id("join").click()
+        page.get_by_test_id("begin").click()
+        with server.store() as store:
+            rally = store.rally_by_edition("2027")
+            pupil = _pupil(store, server.codes["2027"], name)
+        questions = (
+            load_bank(BANK)
+            .get("cm1-tables-en-vitesse")
+            .with_overrides(FIRST_EXERCISE)
+            .questions(f"{rally.seed}/cm/{pupil.id}/0")
+        )
+        page.get_by_test_id("answer").fill(questions[0].solution)
+        page.get_by_test_id("validate").click()
+        expect(page.get_by_test_id("feedback")).to_have_attribute("data-colour", "green")
+        before_suite = len(sent)
+
+        pressed = time.monotonic()
+        page.get_by_test_id("next").click()
+        expect(page.get_by_test_id("prompt")).to_have_text(questions[1].prompt)
+        expect(page.get_by_test_id("progress")).to_have_text("Question 2 sur 10")
+        assert len(sent) == before_suite  # no request for "Suite"
+        page.wait_for_timeout(1200)
+        page.get_by_test_id("answer").fill(questions[1].solution)
+        page.get_by_test_id("validate").click()
+        expect(page.get_by_test_id("score")).to_have_text("Score\u202f: 2")
+        waited_ms = 1000 * (time.monotonic() - pressed)
+        browser.close()
+
+    assert [message["type"] for message in sent[before_suite:]] == ["answer"]
+    assert 1200 <= sent[-1]["suite"] <= waited_ms
+    with server.store() as store:
+        seance = store.seance_by_code(_round_code(store))
+        [attempt] = store.attempts_of(pupil.id, seance.id)
+        first, second = store.answers_of(attempt.id)
+    assert (first.outcome, second.outcome) == ("right", "right")
+    assert second.response_ms == sent[-1]["suite"]

@@ -15,7 +15,17 @@ gives the answer away while its question is open: questions travel as
 once the question is done.
 
 The server is the judge of time: the browser's timer only asks the server
-to check its own deadlines.
+to check its own deadlines. One moment is the page's to tell: when it drew
+a question after "Suite". A feedback that ends a question carries ``"then"``,
+the screen "Suite" leads to (the next question, as public as ever, or the
+exercise's result), so that the page draws it at once without a round trip;
+the page's next message says, in ``"suite"``, how many milliseconds ago it
+did. The server takes that moment within what it knows: not before the
+feedback was sent, not after the message came. The rally page's load is
+halved by it (see ``benchmarks/README.md``). A page whose code was altered
+could claim a question was shown later than it was, gaining thinking time;
+it never gains an answer, which stays on the server until the question is
+done.
 """
 
 from __future__ import annotations
@@ -235,6 +245,7 @@ class PlayerSession:
         self._shown_at: float | None = None
         self._step: Step | None = None
         self._read_as = ""
+        self._feedback_at = 0.0
         self._time_up = False
         self._results: dict[int, Result] = {}
         # Replies already given for the current question, by client key: a retried
@@ -305,7 +316,10 @@ class PlayerSession:
         message
             ``{"type": "state" | "begin" | "answer" | "timeout" | "next" |
             "replay" | "continue", ...}``; ``answer`` carries ``response``
-            and ``key``, ``timeout`` carries ``response``.
+            and ``key``, ``timeout`` carries ``response``. Any message may
+            carry ``"suite"``: the page pressed "Suite" on a feedback's
+            ``"then"`` that many milliseconds ago, and the session moves on
+            as a ``next`` would have, at that moment.
 
         Returns
         -------
@@ -316,8 +330,13 @@ class PlayerSession:
         try:
             kind = _message_type(message)
             now = self._clock()
+            key = _client_key(message) if kind == "answer" else None
+            if key is not None and key in self._replies_by_key:
+                # A retried answer gets its first reply; its first copy followed any "Suite".
+                return self._replies_by_key[key]
+            self._follow_suite(message, now)
             if kind == "answer":
-                return self._answer(message, now)
+                return self._answer(message, key, now)
             if kind == "timeout":
                 return self._timeout(message, now)
             if self._expire_overdue(now):
@@ -341,6 +360,21 @@ class PlayerSession:
         self._start_play(now)
         return self._reply(now)
 
+    def _follow_suite(self, message: ClientMessage, now: float) -> None:
+        """Do the "Suite" the page did on its own, if the message says so and it is still due.
+
+        The question's timer starts when the page drew it, as it says,
+        within what the server knows: not before the feedback went out, not
+        after this message came in. A message that carries ``"suite"`` on
+        any other screen (a copy sent again, an older page) has nothing left to do.
+        """
+        if "suite" not in message:
+            return
+        if self._screen != "feedback" or self._question_open():
+            return
+        elapsed = _suite_seconds(message["suite"])
+        self._leave_feedback(min(now, max(self._feedback_at, now - elapsed)))
+
     def _on_next(self, now: float) -> Reply:
         if self._screen != "feedback" or self._question_open():
             raise _BadMessage(f"'next' on the {self._screen} screen", ERROR_NOT_NOW)
@@ -362,10 +396,7 @@ class PlayerSession:
         self._go_to_next_exercise()
         return self._reply(now)
 
-    def _answer(self, message: ClientMessage, now: float) -> Reply:
-        key = _client_key(message)
-        if key is not None and key in self._replies_by_key:
-            return self._replies_by_key[key]
+    def _answer(self, message: ClientMessage, key: str | None, now: float) -> Reply:
         response = _response(message, required=True)
         if not self._question_open():
             raise _BadMessage(f"an answer on the {self._screen} screen", ERROR_NOT_NOW)
@@ -483,6 +514,7 @@ class PlayerSession:
 
         self._step = step
         self._read_as = read_as
+        self._feedback_at = now
         if step.exercise_done:
             self._finish(now, time_up=timer and self._run.options.exercise_seconds > 0)
         self._screen = "feedback" if shown else "result"
@@ -710,7 +742,34 @@ class PlayerSession:
         }
         if step.correction_shown:
             reply["correction"] = self._questions[step.question].correction
+        if step.question_done:
+            reply["then"] = self._after_suite_reply(now)
         return reply
+
+    def _after_suite_reply(self, now: float) -> Reply:
+        """What "Suite" leads to, drawn by the page without asking: see :meth:`_follow_suite`.
+
+        The next question as it will be when shown, with its whole time, or
+        the exercise's result.
+        """
+        run = self._run
+        if run.finished:
+            return self._result_reply(now)
+        common = run.options
+        if common.exercise_seconds:
+            time_left = self._time(now)
+        elif common.timed_per_question:
+            limit = common.question_seconds * 1000
+            time_left = {"question_ms": limit, "limit_ms": limit}
+        else:
+            time_left = None
+        return {
+            **self._question_reply(now),
+            "question": self._questions[run.question].public(),
+            "number": run.question + 1,
+            "attempt": 1,
+            "time": time_left,
+        }
 
     def _result_reply(self, now: float) -> Reply:
         result = self._results[self._position]
@@ -806,6 +865,13 @@ def _question_text(question: Question) -> str:
 
 def _milliseconds(seconds: float) -> int:
     return max(0, round(seconds * 1000))
+
+
+def _suite_seconds(value: Any) -> float:
+    """The ``"suite"`` of a message, milliseconds ago, in seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+        raise _BadMessage(f"'suite' must be milliseconds, not {value!r:.60}")
+    return value / 1000
 
 
 def _type_of(message: Any) -> Any:

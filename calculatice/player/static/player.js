@@ -161,9 +161,19 @@ export function createPlayer(el, transport, options = {}) {
   let view = null; // the question on screen, kept while its feedback comes and goes
   let countdown = null;
   let flashTimer = null;
+  // "Suite" without a round trip: a feedback that ends a question carries the screen that
+  // follows (`then`); the page draws it at once and tells the server, with its next
+  // message, how long ago (`suite`, in ms), so that the question's time starts then.
+  let ahead = null;
+  let aheadAt = 0;
+  let suiteAt = null;
 
   function request(message) {
     if (busy || lost || destroyed) return;
+    if (suiteAt !== null) {
+      message = { ...message, suite: Math.round(performance.now() - suiteAt) };
+      suiteAt = null;
+    }
     busy = true;
     root.setAttribute("aria-busy", "true");
     transport.send(message, showWaiting).then(
@@ -214,6 +224,8 @@ export function createPlayer(el, transport, options = {}) {
       return;
     }
     root.dataset.screen = reply.screen;
+    ahead = reply.then || null;
+    aheadAt = performance.now();
     showError(reply.error);
     showWho(reply.who);
     if (reply.screen === "join") {
@@ -234,6 +246,23 @@ export function createPlayer(el, transport, options = {}) {
     content.replaceChildren(screen ? screen(reply) : h("p"));
     const primary = content.querySelector(".cq-primary");
     if (primary) primary.focus();
+  }
+
+  function suite() {
+    if (busy || lost || destroyed) return;
+    if (!ahead) {
+      request({ type: "next" });
+      return;
+    }
+    let following = ahead;
+    const time = following.time;
+    if (time && time.exercise_ms !== undefined) {
+      // The exercise's time ran on while the feedback was read.
+      const left = Math.max(0, Math.round(time.exercise_ms - (performance.now() - aheadAt)));
+      following = { ...following, time: { ...time, exercise_ms: left } };
+    }
+    suiteAt = performance.now();
+    draw({ ...following, who: currentWho });
   }
 
   // ------------------------------------------------------------------ join (pupil page)
@@ -283,7 +312,10 @@ export function createPlayer(el, transport, options = {}) {
     return form;
   }
 
+  let currentWho = null;
+
   function showWho(identity) {
+    currentWho = identity;
     if (!identity || !identity.name) {
       who.hidden = true;
       return;
@@ -419,7 +451,7 @@ export function createPlayer(el, transport, options = {}) {
       built.message,
       built.correction,
     ]);
-    built.next = button("Suite", "next", () => request({ type: "next" }), "cq-button cq-primary");
+    built.next = button("Suite", "next", suite, "cq-button cq-primary");
     built.next.hidden = true;
     built.form = h(
       "form",
