@@ -71,8 +71,8 @@ PAIRS_PER_CLASS = 30
 COOKIE = "calculatice_rallye"
 RETRY_SECONDS = 0.5
 """Pause before sending a message again after a network failure, as ``player.js`` does."""
-PAGE_GIVES_UP_SECONDS = 10.0
-"""How long ``player.js`` retries before showing an error (``REPLY_TIMEOUT_MS``)."""
+PAGE_GIVES_UP_SECONDS = 60.0
+"""How long the rally page retries before showing an error (``RECONNECT_MS`` in player.js)."""
 REQUEST_TIMEOUT_SECONDS = 60.0
 """A reply slower than this counts as an error and the message is sent again."""
 
@@ -95,6 +95,8 @@ class Figures:
     error_samples: list[str] = field(default_factory=list)
     retries: int = 0
     longest_retry_s: float = 0.0
+    pages_giving_up: int = 0
+    """Messages that kept failing longer than the page retries: it would show an error."""
     latency_ms: dict[str, float] = field(default_factory=dict)
     answer_latency_ms: dict[str, float] = field(default_factory=dict)
     health_latency_ms: dict[str, float] = field(default_factory=dict)
@@ -250,6 +252,7 @@ class Pairs:
         self.error_samples: list[str] = []
         self.retries = 0
         self.longest_retry = 0.0
+        self.given_up = 0
 
     async def post(
         self, pair: dict[str, Any], message: dict[str, Any]
@@ -283,6 +286,7 @@ class Pairs:
         elapsed = time.perf_counter() - started
         if failing_since is not None:
             self.longest_retry = max(self.longest_retry, elapsed)
+            self.given_up += elapsed > PAGE_GIVES_UP_SECONDS
         self.latencies.append(elapsed)
         if self.steady_from <= time.monotonic() < self.stop_at:
             self.steady += 1
@@ -382,6 +386,7 @@ def client_process(task: dict[str, Any]) -> dict[str, Any]:
         "retries": pairs.retries,
         "steady": pairs.steady,
         "longest_retry": pairs.longest_retry,
+        "given_up": pairs.given_up,
         "cpu_seconds": time.process_time() - cpu,
     }
 
@@ -524,6 +529,7 @@ async def run_load(
     figures.error_samples = [text for result in results for text in result["error_samples"]][:10]
     figures.retries = sum(result["retries"] for result in results)
     figures.longest_retry_s = round(max(result["longest_retry"] for result in results), 2)
+    figures.pages_giving_up = sum(result["given_up"] for result in results)
     figures.latency_ms = _percentiles(latencies)
     figures.answer_latency_ms = _percentiles(answer_latencies)
     figures.health_latency_ms = _percentiles(health)

@@ -5,7 +5,9 @@
  * only shows what each reply says and sends what the pupil does. A transport carries the
  * messages: `widgetTransport(model)` inside Jupyter and Voilà (anywidget custom messages),
  * `httpTransport(url)` on the kernel-less rally page (a JSON POST per message). Each reply
- * is the whole screen, so any reply redraws the page from scratch.
+ * is the whole screen, so any reply redraws the page from scratch. One move needs no
+ * message: "Suite" after a question is done draws the feedback's `then` (the next question
+ * or the result); the next message tells the server how long ago, in `suite` (ms).
  *
  * Text from the server is always inserted as text (textContent, text nodes), never as
  * HTML; the one exception is a question's SVG picture, which our Python draws.
