@@ -255,6 +255,24 @@ def _round_code(store: Store) -> str:
     return store.rally_by_edition("2027").definition["round_seances"]["cm"]
 
 
+def test_replies_go_out_plain_and_never_cached(
+    pair: Pair, server: RallyServer, request: pytest.FixtureRequest
+) -> None:
+    """A kilobyte of JSON is not worth gzipping; the browser must not keep it either."""
+    pair.join(server.codes["2027"], _names(request))
+    pair.send({"type": "begin"})
+
+    response = pair.client.post(
+        "/rallye/api", json={"type": "answer", "response": "7", "key": "z"}
+    )
+
+    assert "gzip" in pair.client.headers["accept-encoding"]
+    assert response.json()["screen"] == "feedback"
+    assert int(response.headers["content-length"]) == len(response.content) > 1024
+    assert "content-encoding" not in response.headers and "vary" not in response.headers
+    assert response.headers["cache-control"] == "no-store"
+
+
 def test_retried_answer_is_recorded_once(
     pair: Pair, server: RallyServer, request: pytest.FixtureRequest
 ) -> None:

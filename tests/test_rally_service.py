@@ -10,7 +10,7 @@ import pytest
 
 from calculatice.catalogue import Bank, load_bank
 from calculatice.rally.organise import create_rally, definition_of_rally, register_class
-from calculatice.rally.service import RallyService
+from calculatice.rally.service import PairTokens, RallyService
 from calculatice.store import Store, connect_store, open_store
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -176,3 +176,18 @@ def _keys(store: Store) -> list[str]:
 def _round_seance_id(store: Store) -> int:
     code = store.rally_by_edition("2027").definition["round_seances"]["cm"]
     return store.seance_by_code(code).id
+
+
+def test_remembered_tokens_are_only_those_found_good() -> None:
+    tokens = PairTokens(b"secret", remembered=2)
+    good = tokens.sign(7, 3)
+    forged = f"8.3.{good.rpartition('.')[2]}"
+
+    assert tokens.read(good) == (7, 3)
+    assert tokens.read(good) == (7, 3)
+    assert tokens.read(forged) is None
+    assert PairTokens(b"other").read(good) is None
+    others = [tokens.sign(number, 3) for number in (1, 2, 3)]
+    assert [tokens.read(token) for token in others] == [(1, 3), (2, 3), (3, 3)]
+    assert tokens.read(good) == (7, 3)
+    assert tokens.read(None) is None and tokens.read("") is None

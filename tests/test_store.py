@@ -7,10 +7,12 @@ database. Under CI they fail without it, rather than pass unseen.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -494,3 +496,100 @@ def test_two_stores_on_one_file_write_concurrently_without_loss(
     assert errors == []
     for attempt in attempts:
         assert len(store.answers_of(attempt)) == 40
+
+
+def test_progress_sees_what_another_store_just_committed(
+    db_url: str, store: Store, pupil_id: int
+) -> None:
+    """Another process's answer counts at once: the freshness check reads no old snapshot."""
+    seance = store.add_seance("FRESH", "Rallye", {"exercises": []})
+    other = connect_store(db_url)
+    try:
+        attempt = other.start_attempt(pupil_id, "tables", seed="1", total=3, seance_id=seance.id)
+        assert store.progress_of(pupil_id, seance.id) == (1, 0)
+        for index in range(3):
+            _answer(other, attempt, index, client_key=f"k{index}")
+            assert store.progress_of(pupil_id, seance.id) == (1, index + 1)
+        seen: list[tuple[int, int]] = []
+        _run_threads(lambda _number: seen.append(store.progress_of(pupil_id, seance.id)), 3)
+    finally:
+        other.close()
+    assert seen == [(1, 3)] * 3
+
+
+def test_sqlite_hot_writes_store_the_same_text_as_sqlalchemy(tmp_path) -> None:
+    """Attempts and answers written without SQLAlchemy read back exactly like its own rows."""
+    store = open_store(f"sqlite:///{tmp_path / 'direct.sqlite'}")
+    try:
+        assert store.direct
+        school = store.add_school("0590002B", "École")
+        classroom = store.add_classroom(school.id, "CM2", "CM2")
+        pupil = store.add_pupil(classroom.id, "Léa")
+        moment = datetime(2025, 6, 2, 10, 30, 15, tzinfo=PARIS_SUMMER)
+        options = {"niveau": 2, "opérations": ["+", "×"]}
+        attempt = store.start_attempt(
+            pupil.id, "tables", seed="s", total=4, options=options, started_at=moment
+        )
+        answer = _answer(store, attempt, typed=None, response_ms=None, answered_at=moment)
+        row = {
+            "attempt_id": attempt,
+            "question_index": 0,
+            "attempt_number": 1,
+            "question_shown": "7 × 8",
+            "expected": "56",
+            "typed": None,
+            "read_as": "54",
+            "outcome": "wrong",
+            "response_ms": None,
+            "answered_at": moment,
+            "client_key": None,
+        }
+        with store.engine.begin() as connection:
+            theirs = connection.execute(insert(Answer).values(**row)).inserted_primary_key[0]
+            texts = connection.exec_driver_sql(
+                "SELECT id, answered_at, typed, response_ms, client_key FROM answers ORDER BY id"
+            ).fetchall()
+            started = connection.exec_driver_sql(
+                f"SELECT started_at, options FROM attempts WHERE id = {int(attempt)}"
+            ).one()
+        finished = store.finish_attempt(attempt, score=1, total=4, duration_ms=500)
+        with pytest.raises(StoreError, match="inconnu"):
+            store.finish_attempt(attempt + 1000, score=1, total=4, duration_ms=500)
+    finally:
+        store.close()
+
+    assert [tuple(text) for text in texts] == [
+        (answer, "2025-06-02 08:30:15.000000", None, None, None),
+        (theirs, "2025-06-02 08:30:15.000000", None, None, None),
+    ]
+    assert tuple(started) == ("2025-06-02 08:30:15.000000", json.dumps(options))
+    assert (finished.id, finished.options, finished.started_at) == (attempt, options, moment)
+    assert (finished.score, finished.total, finished.duration_ms) == (1, 4, 500)
+    assert finished.finished_at is not None and finished.finished_at.tzinfo is not None
+
+
+def test_change_mark_moves_only_when_someone_else_commits(
+    db_url: str, store: Store, pupil_id: int
+) -> None:
+    seance = store.add_seance("MARK", "Rallye", {"exercises": []})
+    other = connect_store(db_url)
+    try:
+        if not store.direct:
+            assert store.change_mark() is None and other.change_mark() is None
+            return
+        mark = store.change_mark()
+        attempt = store.start_attempt(pupil_id, "tables", seed="1", total=3, seance_id=seance.id)
+        _answer(store, attempt, 0, client_key="own")
+        store.finish_attempt(attempt, score=0, total=3, duration_ms=10)
+        assert store.change_mark() == mark
+
+        _answer(other, attempt, 1, client_key="elsewhere")
+        moved = store.change_mark()
+        store.add_pupil(_classroom_of(store, pupil_id), "Zoé")
+        moved_again = store.change_mark()
+        seen_in_thread: list[Any] = []
+        _run_threads(lambda _number: seen_in_thread.append(store.change_mark()), 1)
+    finally:
+        other.close()
+    assert moved != mark and moved_again != moved
+    assert seen_in_thread[0] != moved_again

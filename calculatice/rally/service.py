@@ -113,13 +113,22 @@ class _Pair:
     rally_round: RallyRound
     who: dict[str, str]
     lock: threading.Lock
+    checked: Any = None
+    """The store's change mark when the session was last found fresh (see :meth:`_fresh`)."""
 
 
 class PairTokens:
-    """Signed pair tokens: ``pupil.classroom.signature``, HMAC-SHA256 with a server secret."""
+    """Signed pair tokens: ``pupil.classroom.signature``, HMAC-SHA256 with a server secret.
 
-    def __init__(self, secret: bytes) -> None:
+    Every request of a pair brings its token: the ones found good are
+    remembered (up to ``remembered``, then forgotten all at once), so that
+    the signature is computed once per pair rather than once per request.
+    """
+
+    def __init__(self, secret: bytes, remembered: int = 4 * MAX_SESSIONS) -> None:
         self._secret = secret
+        self._remembered = remembered
+        self._good: dict[str, tuple[int, int]] = {}
 
     def sign(self, pupil_id: int, classroom_id: int) -> str:
         payload = f"{pupil_id}.{classroom_id}"
@@ -127,6 +136,9 @@ class PairTokens:
 
     def read(self, token: str | None) -> tuple[int, int] | None:
         """The ``(pupil_id, classroom_id)`` a token names, or ``None`` if it is not ours."""
+        known = self._good.get(token) if token else None
+        if known is not None:
+            return known
         if not token or token.count(".") != 2:
             return None
         payload, _, signature = token.rpartition(".")
@@ -135,7 +147,11 @@ class PairTokens:
         pupil, classroom = payload.split(".")
         if not (pupil.isdigit() and classroom.isdigit()):
             return None
-        return int(pupil), int(classroom)
+        identity = int(pupil), int(classroom)
+        if len(self._good) >= self._remembered:
+            self._good.clear()
+        self._good[token] = identity
+        return identity
 
     def _signature(self, payload: str) -> str:
         return hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
@@ -296,11 +312,17 @@ class RallyService:
 
         Another process behind the same address may have served the pair
         meanwhile (a join lands anywhere): one count query tells, and a stale
-        session is dropped and rebuilt rather than played on.
+        session is dropped and rebuilt rather than played on. On SQLite the
+        query is skipped while nothing but this thread's own writes (counted
+        by the recorder) reached the database since the last one agreed.
         """
-        store, _bank = self._resources()
+        store = self._store if self._store is not None else self._resources()[0]
+        mark = store.change_mark()
+        if mark is not None and mark == pair.checked:
+            return True
         stored = store.progress_of(pupil_id, pair.rally_round.seance.id)
         if stored == pair.recorder.progress:
+            pair.checked = mark
             return True
         log.info("Pair %s moved on elsewhere: rebuilding its session", pupil_id)
         self._pairs.discard(pupil_id, pair)

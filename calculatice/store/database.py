@@ -108,22 +108,32 @@ def create_store_engine(url: str | URL | None = None, *, migrating: bool = False
     return engine
 
 
+def configure_sqlite_connection(dbapi_connection: Any, *, foreign_keys: bool = True) -> None:
+    """Set the store's pragmas on one ``sqlite3`` connection, and leave BEGIN to the caller.
+
+    WAL, a busy timeout of :data:`SQLITE_BUSY_TIMEOUT_MS`, foreign keys
+    enforced (unless migrating) and ``synchronous=NORMAL``. The connection is
+    put in autocommit: sqlite3's own transaction handling skips BEGIN before
+    SELECT and DDL, which breaks transactional migrations; SQLAlchemy (or the
+    store's direct statements) emit BEGIN instead.
+    """
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
 def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
     """Set SQLite's pragmas on every connection and take over its transactions."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # sqlite3's own transaction handling skips BEGIN before SELECT and DDL,
-        # which breaks transactional migrations; SQLAlchemy emits BEGIN instead.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        finally:
-            cursor.close()
+        configure_sqlite_connection(dbapi_connection, foreign_keys=foreign_keys)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

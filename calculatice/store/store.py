@@ -8,20 +8,27 @@ answer is on disk as soon as :meth:`Store.record_answer` returns.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, bindparam, func, insert, select
+from sqlalchemy import Engine, Table, bindparam, func, insert, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from calculatice.errors import StoreError
-from calculatice.store.database import WRITE_OPTION, create_store_engine, parse_url, upgrade
+from calculatice.store.database import (
+    WRITE_OPTION,
+    configure_sqlite_connection,
+    create_store_engine,
+    parse_url,
+    upgrade,
+)
 from calculatice.store.models import (
     LEVELS,
     OUTCOMES,
@@ -108,6 +115,12 @@ class Store:
         marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._progress_sql = _PROGRESS_SQL.replace("?", marker)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._direct = _SqliteDirect.for_engine(engine)
+
+    @property
+    def direct(self) -> bool:
+        """Whether the rally's hot statements bypass SQLAlchemy (SQLite on a file)."""
+        return self._direct is not None
 
     @property
     def engine(self) -> Engine:
@@ -117,6 +130,8 @@ class Store:
     def close(self) -> None:
         """Close every pooled connection; the store must not be used afterwards."""
         self._engine.dispose()
+        if self._direct is not None:
+            self._direct.close()
 
     def __enter__(self) -> Store:
         return self
@@ -336,22 +351,28 @@ class Store:
         StoreError
             Unknown pupil or séance, or a naive ``started_at``.
         """
-        attempt = Attempt(
-            pupil_id=pupil_id,
-            seance_id=seance_id,
-            context=context,
-            exercise_id=exercise_id,
-            position=position,
-            seed=seed,
-            options=dict(options or {}),
-            started_at=_aware("started_at", started_at),
-            total=total,
-        )
+        row = {
+            "pupil_id": pupil_id,
+            "seance_id": seance_id,
+            "context": context,
+            "exercise_id": exercise_id,
+            "position": position,
+            "seed": seed,
+            "options": dict(options or {}),
+            "started_at": _aware("started_at", started_at),
+            "total": total,
+        }
         refusal = f"Essai refusé : élève {pupil_id} ou séance {seance_id} inconnu."
-        with self._refusing(refusal), self._writing() as session:
-            session.add(attempt)
-        logger.debug("Attempt %s started: pupil %s, %s", attempt.id, pupil_id, exercise_id)
-        return attempt.id
+        if self._direct is not None:
+            with self._refusing(refusal), self._one_writer(), self._direct.writing() as cursor:
+                attempt_id = self._direct.insert_attempt.run(cursor, row)
+        else:
+            attempt = Attempt(**row)
+            with self._refusing(refusal), self._writing() as session:
+                session.add(attempt)
+            attempt_id = attempt.id
+        logger.debug("Attempt %s started: pupil %s, %s", attempt_id, pupil_id, exercise_id)
+        return attempt_id
 
     def record_answer(
         self,
@@ -418,10 +439,14 @@ class Store:
         # The rally's hot path: one Core insert in one short transaction, no ORM
         # session, and no look-up first: the unique (attempt, key) constraint
         # refuses a retried answer, and only then is the first one looked up.
+        # On SQLite the same on the thread's own connection, without SQLAlchemy.
         try:
+            if self._direct is not None:
+                with self._one_writer(), self._direct.writing() as cursor:
+                    return self._direct.insert_answer.run(cursor, row)
             with self._one_writer(), self._write_engine.begin() as connection:
                 return connection.execute(_INSERT_ANSWER, row).inserted_primary_key[0]
-        except IntegrityError as error:
+        except (IntegrityError, sqlite3.IntegrityError) as error:
             already = None
             if client_key is not None:
                 already = self._answer_id_by_key(attempt_id, client_key)
@@ -452,6 +477,18 @@ class Store:
         if not 0 <= score <= total:
             raise StoreError(f"Score {score} impossible sur {total}.")
         finished_at = _aware("finished_at", finished_at)
+        if self._direct is not None:
+            changes = {
+                "score": score,
+                "total": total,
+                "duration_ms": duration_ms,
+                "finished_at": finished_at,
+            }
+            with self._one_writer(), self._direct.writing() as cursor:
+                record = self._direct.finish_attempt(cursor, attempt_id, changes)
+            if record is None:
+                raise StoreError(f"Essai {attempt_id} inconnu.")
+            return record
         with self._writing() as session:
             attempt = session.get(Attempt, attempt_id)
             if attempt is None:
@@ -491,8 +528,15 @@ class Store:
         A process that keeps a pupil's session in memory compares these with
         what it recorded itself, to notice that another process moved on. It
         runs on every rally request: a prebuilt statement on the driver's own
-        connection, no ORM session and (on SQLite) no transaction, about 30 µs.
+        connection, no ORM session and (on SQLite) no transaction. On SQLite
+        the connection is the thread's own, kept open in autocommit (each
+        query reads what every process committed before it): about 13 µs, against
+        20 µs through the pool.
         """
+        if self._direct is not None:
+            found = self._direct.connection().execute(self._progress_sql, (pupil_id, seance_id))
+            attempts, answers = found.fetchone()
+            return attempts, answers
         raw = self._engine.raw_connection()
         try:
             cursor = raw.cursor()
@@ -505,6 +549,23 @@ class Store:
             # Back to the pool, which rolls back whatever the driver began.
             raw.close()
         return attempts, answers
+
+    def change_mark(self) -> tuple[int, int] | None:
+        """A mark that stays the same while nothing but this thread writes to the database.
+
+        On SQLite, ``PRAGMA data_version`` on the thread's own connection: it
+        changes when any other connection (another process, or this one's
+        other connections) commits, not when this thread's own writes do. A
+        caller that saw :meth:`progress_of` agree with its own count under a
+        mark, and finds the same mark again, knows without asking that the
+        count still holds, as far as its own writes were counted. ``None``
+        where there is no such mark (PostgreSQL): ask :meth:`progress_of`.
+        """
+        if self._direct is None:
+            return None
+        connection = self._direct.connection()
+        (version,) = connection.execute("PRAGMA data_version").fetchone()
+        return id(connection), version
 
     def resume_point(self, pupil_id: int, seance_id: int | None) -> ResumePoint | None:
         """Where a pupil left a séance: the last unfinished attempt and its answers so far.
@@ -673,9 +734,169 @@ class Store:
         """Turn the database's refusal (a broken constraint) into a :class:`StoreError`."""
         try:
             yield
-        except IntegrityError as error:
-            logger.debug("Integrity error: %s", error.orig)
+        except (IntegrityError, sqlite3.IntegrityError) as error:
+            logger.debug("Integrity error: %s", getattr(error, "orig", error))
             raise StoreError(message) from error
+
+
+class _DirectInsert:
+    """An INSERT of some of a table's columns, in the driver's SQL, binding as SQLAlchemy does."""
+
+    def __init__(self, table: Table, names: Sequence[str], dialect: Any) -> None:
+        self.names = tuple(names)
+        self.sql = (
+            f"INSERT INTO {table.name} ({', '.join(self.names)})"
+            f" VALUES ({', '.join('?' for _ in self.names)})"
+        )
+        self._convert = _bind_processors(table, self.names, dialect)
+
+    def run(self, cursor: sqlite3.Cursor, row: Mapping[str, Any]) -> int:
+        """Insert one row; its new id."""
+        values = [row[name] for name in self.names]
+        for index, process in self._convert:
+            values[index] = process(values[index])
+        cursor.execute(self.sql, values)
+        return cursor.lastrowid
+
+
+class _SqliteDirect:
+    """The rally's hot statements on an SQLite file, each thread on its own open connection.
+
+    Every rally request reads a pair's progress and most record an answer:
+    through SQLAlchemy each one checks a connection out of the pool, begins,
+    runs a compiled statement and resets the connection on its way back,
+    several times the cost of the statement itself. Here each thread keeps
+    one ``sqlite3`` connection (the same file, the same pragmas) in
+    autocommit: a read sees what every process committed before it, and a
+    write is ``BEGIN IMMEDIATE``, the statement, ``COMMIT``, before the call
+    returns. Values are bound with the columns' own SQLAlchemy processors,
+    so rows read back exactly as the ORM writes them.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        self._arguments, self._options = dialect.create_connect_args(engine.url)
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        answers, attempts = Answer.__table__, Attempt.__table__
+        self.insert_answer = _DirectInsert(answers, _ANSWER_COLUMNS, dialect)
+        self.insert_attempt = _DirectInsert(attempts, _ATTEMPT_COLUMNS, dialect)
+        self._finish_convert = _bind_processors(attempts, _FINISH_COLUMNS, dialect)
+        self._finish_sql = (
+            f"UPDATE attempts SET {', '.join(f'{name} = ?' for name in _FINISH_COLUMNS)}"
+            " WHERE id = ? AND finished_at IS NULL"
+        )
+        record_names = [field.name for field in fields(AttemptRecord)]
+        self._attempt_sql = f"SELECT {', '.join(record_names)} FROM attempts WHERE id = ?"
+        self._attempt_read = [
+            (name, attempts.c[name].type.dialect_impl(dialect).result_processor(dialect, None))
+            for name in record_names
+        ]
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> _SqliteDirect | None:
+        """One for an engine on an SQLite file through ``sqlite3``, else ``None``."""
+        url = engine.url
+        if engine.dialect.name != "sqlite" or engine.dialect.driver != "pysqlite":
+            return None
+        database = url.database or ""
+        if database in ("", ":memory:") or "memory" in str(url.query.get("mode", "")):
+            return None
+        return cls(engine)
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened the first time."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            options = {**self._options, "check_same_thread": False}
+            connection = sqlite3.connect(*self._arguments, **options)
+            configure_sqlite_connection(connection)
+            with self._lock:
+                self._opened.append(connection)
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Cursor]:
+        """A cursor in a write transaction, committed on success, rolled back otherwise."""
+        connection = self.connection()
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor
+            cursor.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
+
+    def finish_attempt(
+        self, cursor: sqlite3.Cursor, attempt_id: int, changes: Mapping[str, Any]
+    ) -> AttemptRecord | None:
+        """Finish an attempt unless it is finished already; the attempt, ``None`` if unknown."""
+        values = [changes[name] for name in _FINISH_COLUMNS]
+        for index, process in self._finish_convert:
+            values[index] = process(values[index])
+        cursor.execute(self._finish_sql, (*values, attempt_id))
+        if cursor.rowcount == 0:
+            logger.debug("Attempt %s was already finished, or is unknown", attempt_id)
+        row = cursor.execute(self._attempt_sql, (attempt_id,)).fetchone()
+        if row is None:
+            return None
+        return AttemptRecord(
+            **{
+                name: value if process is None else process(value)
+                for (name, process), value in zip(self._attempt_read, row, strict=True)
+            }
+        )
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+        self._local = threading.local()
+
+
+def _bind_processors(table: Table, names: Sequence[str], dialect: Any) -> list[tuple[int, Any]]:
+    """The columns' bind processors on this dialect, by position, for those that have one."""
+    processors = []
+    for index, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((index, process))
+    return processors
+
+
+_ANSWER_COLUMNS = (
+    "attempt_id",
+    "question_index",
+    "attempt_number",
+    "question_shown",
+    "expected",
+    "typed",
+    "read_as",
+    "outcome",
+    "response_ms",
+    "answered_at",
+    "client_key",
+)
+_ATTEMPT_COLUMNS = (
+    "pupil_id",
+    "seance_id",
+    "context",
+    "exercise_id",
+    "position",
+    "seed",
+    "options",
+    "started_at",
+    "total",
+)
+_FINISH_COLUMNS = ("score", "total", "duration_ms", "finished_at")
 
 
 _INSERT_ANSWER = insert(Answer)
