@@ -268,6 +268,26 @@ async def run_pupil(
 async def _play(
     result: PupilResult, base_url: str, page_path: str, code: str, answers: int, think_s: float
 ) -> None:
+    channel, reply = await open_session(result, base_url, page_path, code)
+    try:
+        for _step in range(answers * 6):
+            if len(result.feedback_ms) >= answers:
+                break
+            reply = await _next_step(channel, reply, result, think_s)
+            if reply is None:
+                break
+    finally:
+        await channel.close()
+
+
+async def open_session(
+    result: PupilResult, base_url: str, page_path: str, code: str
+) -> tuple[WidgetChannel, dict]:
+    """Open the page, join the séance and begin, as a pupil does: the channel and question 1.
+
+    Fills ``result``'s times (seconds from the GET) and screens; raises on any
+    failure, with the channel closed. The caller closes the channel it gets.
+    """
     began = time.perf_counter()
 
     def since() -> float:
@@ -302,15 +322,10 @@ async def _play(
         if reply.get("screen") != "question":
             raise RuntimeError(f"no question after begin: {reply.get('screen')}")
         result.first_question_s = since()
-
-        for _step in range(answers * 6):
-            if len(result.feedback_ms) >= answers:
-                break
-            reply = await _next_step(channel, reply, result, think_s)
-            if reply is None:
-                break
-    finally:
+    except BaseException:
         await channel.close()
+        raise
+    return channel, reply
 
 
 async def _next_step(
@@ -550,14 +565,16 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
-def wait_for_pool(server: Server, size: int) -> float:
+def wait_for_pool(server: Server, size: int, timeout: float | None = None) -> float:
     """Wait until Voilà says the pool is full and its kernels have gone quiet; returns seconds.
 
     Kernel processes exist long before their notebook has run: only Voilà's
     log line tells that every kernel of the pool has its page pre-rendered.
+    ``timeout`` defaults to ``POOL_TIMEOUT_S``.
     """
+    timeout = POOL_TIMEOUT_S if timeout is None else timeout
     began = time.monotonic()
-    deadline = began + POOL_TIMEOUT_S
+    deadline = began + timeout
     filled = f"is filled with {size} kernel"
     while time.monotonic() < deadline:
         kernels = list(kernel_processes(server).values())
@@ -574,7 +591,7 @@ def wait_for_pool(server: Server, size: int) -> float:
                 return time.monotonic() - began
         else:
             time.sleep(0.5)
-    raise RuntimeError(f"the pool did not fill in {POOL_TIMEOUT_S:.0f} s")
+    raise RuntimeError(f"the pool did not fill in {timeout:.0f} s")
 
 
 # ---------------------------------------------------------------------- one run
