@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import secrets
 from pathlib import Path
 from typing import Any
 
+import zmq
 from tornado import web
 from traitlets.config import Config
 from voila.app import Voila
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "share"
+ZMQ_SOCKETS = 16_384
+"""ZeroMQ sockets allowed in the kernels' context: a few per kernel and per open page."""
 PAGE_EXTENSIONS = [
     "@voila-dashboards/widgets-manager8",
     "@jupyter-widgets/jupyterlab-manager",
@@ -128,7 +132,9 @@ class CalculaticeVoila(Voila):
         # Gzip, which tornado only sets up when the application is built (not from
         # ``tornado_settings``, applied after): the page's JavaScript and CSS weigh
         # 5.2 MB as they are.
-        return {**super().init_settings(), "compress_response": True}
+        settings = {**super().init_settings(), "compress_response": True}
+        give_room_for_pages(self.kernel_manager)
+        return settings
 
     def init_handlers(self) -> list[Any]:
         base = self.server_url.rstrip("/")
@@ -146,6 +152,27 @@ class CalculaticeVoila(Voila):
         ]
         # Every static file (Voilà's, the extensions', the rally page's) goes out gzipped.
         return [(route[0], precompressed(route[1]), *route[2:]) for route in ours + theirs]
+
+
+def give_room_for_pages(kernel_manager: Any) -> None:
+    """Let the kernels' ZeroMQ sockets outnumber libzmq's default of 1,023 per context.
+
+    Every kernel of the server, and every page connected to one, holds
+    sockets in the kernel manager's one context: past about 155 open pupil
+    pages with a pool of 200, a new page's websocket was refused with "Too
+    many open files" (``benchmarks/pupil_capacity.py``). The limit must be
+    set before the context's first socket: the manager's context is made
+    here, still empty, and given the limit at once. The process's own file
+    limit is raised to its ceiling to match.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        ceiling = ZMQ_SOCKETS if hard == resource.RLIM_INFINITY else hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, ceiling), hard))
+    if kernel_manager.trait_has_value("context"):
+        log.warning("The kernels' ZeroMQ context already exists: it keeps its socket limit")
+        return
+    kernel_manager.context.set(zmq.MAX_SOCKETS, ZMQ_SOCKETS)
 
 
 def prepare_environment(settings: ServeSettings) -> None:
