@@ -42,11 +42,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import platform
 import random
 import statistics
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -73,6 +75,8 @@ RETRY_SECONDS = 0.5
 """Pause before sending a message again after a network failure, as ``player.js`` does."""
 PAGE_GIVES_UP_SECONDS = 60.0
 """How long the rally page retries before showing an error (``RECONNECT_MS`` in player.js)."""
+TARGET_P95_MS = 100.0
+"""The answers' 95th percentile a rally day is held to (DESIGN.md)."""
 REQUEST_TIMEOUT_SECONDS = 60.0
 """A reply slower than this counts as an error and the message is sent again."""
 
@@ -559,6 +563,48 @@ def check_stored(figures: Figures, db_url: str, run_id: str, acknowledged: list[
     figures.answers_doubled = sum(1 for count in stored.values() if count > 1)
 
 
+def compare_with_voila(figures: Figures, arguments: argparse.Namespace) -> dict[str, Any]:
+    """How many pupils the Voilà pupil page holds at the same target, and the ratio.
+
+    ``benchmarks/pupil_capacity.py`` adds pupils to ``calculatice serve``'s pupil
+    page (a kernel each) until its answers' 95th percentile passes
+    :data:`TARGET_P95_MS` or a page fails. Pages are compared with pages: a
+    pair shares one rally page.
+    """
+    capacity = _pupil_capacity().measure_pupil_capacity(
+        latency_ms=TARGET_P95_MS,
+        interval=arguments.interval,
+        suite_round_trip=arguments.suite_round_trip,
+        progress=print,
+    )
+    held = (
+        figures.answer_latency_ms.get("p95", float("inf")) <= TARGET_P95_MS
+        and figures.answers_lost == 0
+        and figures.answers_doubled == 0
+        and figures.errors == 0
+    )
+    pages = figures.pairs if held else 0
+    return {
+        "rally_pages_held": pages,
+        "voila_pages_held": capacity["held"],
+        "ratio": round(pages / capacity["held"], 1) if capacity["held"] and pages else None,
+        "voila_failed_at": capacity["failed_at"],
+        "voila_failure": capacity["failure"],
+        "voila_levels": capacity["levels"],
+    }
+
+
+def _pupil_capacity():
+    """``pupil_capacity.py``, imported by path (``benchmarks`` is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "pupil_capacity", PROJECT / "benchmarks" / "pupil_capacity.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pupil_capacity"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=2000, help="pairs answering at once")
@@ -574,6 +620,11 @@ def main() -> None:
         "--suite-round-trip",
         action="store_true",
         help='send "Suite" to the server, as pages did before the feedback carried "then"',
+    )
+    parser.add_argument(
+        "--no-voila",
+        action="store_true",
+        help="skip the Voilà pupil page's capacity (pupil_capacity.py, about 7 minutes)",
     )
     arguments = parser.parse_args()
     if arguments.kill_at is not None and arguments.url:
@@ -611,6 +662,8 @@ def main() -> None:
     check_stored(figures, db_url, outcome["run_id"], outcome["acknowledged"])
 
     report = {**asdict(figures), "date": datetime.now(UTC).isoformat(timespec="seconds")}
+    if not arguments.no_voila:
+        report["voila"] = compare_with_voila(figures, arguments)
     print(json.dumps(report, indent=2, ensure_ascii=False))
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
