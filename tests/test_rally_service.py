@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from calculatice.catalogue import Bank, load_bank
+from calculatice.rally.handlers import rally_handlers
 from calculatice.rally.organise import create_rally, definition_of_rally, register_class
-from calculatice.rally.service import PairTokens, RallyService
+from calculatice.rally.service import PROBLEMS, PairTokens, RallyService
 from calculatice.store import Store, connect_store, open_store
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -68,6 +70,74 @@ def test_scheduled_rally_opens_with_its_window(services, code: str) -> None:
     assert refused["screen"] == "join" and no_token is None
     assert refused["error"].startswith("Le rallye n'est pas encore ouvert")
     assert joined["screen"] == "title" and token
+
+
+def test_a_pair_joining_again_in_other_case_is_the_same_pair(
+    services, code: str, db_url: str
+) -> None:
+    service, other_process = services(), services()
+    _reply, token = service.handle(None, {"type": "join", "code": code, "name": "Léa et Tom"})
+    service.handle(token, {"type": "begin"})
+    service.handle(token, {"type": "answer", "response": "5", "key": "first"})
+
+    again, same = other_process.handle(None, {"type": "join", "code": code, "name": "léa et tom"})
+
+    assert same == token
+    # Back on the feedback of its first answer, under the name it first typed.
+    assert again["screen"] == "feedback" and again["number"] == 1
+    assert again["who"]["name"] == "Léa et Tom"
+    with open_store(db_url) as store:
+        pupils = store.pupils_of(store.classroom_by_code(code).id)
+    assert [pupil.display_name for pupil in pupils] == ["Léa et Tom"]
+
+
+def test_a_class_registered_after_a_refused_code_is_found_at_once(
+    services, db_url: str, bank: Bank
+) -> None:
+    service = services()
+    with open_store(db_url) as store:
+        rally = create_rally(store, bank, EDITION_2027)
+    # The code the class will get is unknown before it registers: a pair mistypes one.
+    refused, _none = service.handle(None, {"type": "join", "code": "ZZZZZZ", "name": "Léa et Tom"})
+    with open_store(db_url) as store:
+        classroom = register_class(
+            store, rally, definition_of_rally(rally, bank), school_code="0590002B",
+            class_name="CM2 B", level="CM2", late=True,
+        )  # fmt: skip
+
+    joined, token = service.handle(
+        None, {"type": "join", "code": classroom.code, "name": "Léa et Tom"}
+    )
+
+    assert refused["field"] == "code"
+    assert joined["screen"] == "title" and token
+
+
+def test_the_service_is_ready_for_the_loop_only_once_warmed_up(services) -> None:
+    service = services()
+    assert service.backend is None
+
+    service.warm_up()
+
+    assert service.backend == "sqlite"
+    assert service.sessions_in_memory == 0
+
+
+def test_a_warm_up_that_fails_is_logged_and_the_first_message_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken_bank() -> Bank:
+        raise OSError("exercices/ is missing")
+
+    service = RallyService(lambda: connect_store("sqlite://"), b"secret", broken_bank)
+
+    service.warm_up()
+    reply, token = service.handle(None, {"type": "join", "code": "ABCDEF", "name": "Léa et Tom"})
+
+    assert service.backend is None
+    assert "could not open its store or load the bank" in caplog.text
+    assert reply == {"screen": "join", "error": PROBLEMS["internal"]} and token is None
+    service.close()
 
 
 def test_sessions_in_memory_stay_bounded_and_evicted_pairs_resume(services, code: str) -> None:
@@ -191,3 +261,14 @@ def test_remembered_tokens_are_only_those_found_good() -> None:
     assert [tokens.read(token) for token in others] == [(1, 3), (2, 3), (3, 3)]
     assert tokens.read(good) == (7, 3)
     assert tokens.read(None) is None and tokens.read("") is None
+
+
+def test_the_rally_handlers_warm_the_service_up_as_the_server_starts(services) -> None:
+    service = services()
+
+    rally_handlers("", service)
+    deadline = time.monotonic() + 30
+    while service.backend is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    assert service.backend == "sqlite"

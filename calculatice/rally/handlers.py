@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -186,6 +187,9 @@ def rally_handlers(base_url: str, service: RallyService | None = None) -> list[t
     executor = (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rallye") if workers else None
     )
+    # The store and the bank are ready before the first pair comes, without delaying
+    # the server's start.
+    threading.Thread(target=service.warm_up, name="rallye-warm-up", daemon=True).start()
     return [
         (rf"{base}/rallye/?", RallyPageHandler, {"base": base}),
         (rf"{base}/rallye/api", RallyApiHandler, {"service": service, "executor": executor}),

@@ -201,6 +201,8 @@ class RallyService:
         self._pairs: RecentSessions[int, _Pair] = RecentSessions(max_sessions)
         self._rounds: dict[int, RallyRound | None] = {}
         self._status: dict[int, tuple[float, str]] = {}
+        self._classrooms: dict[str, Any] = {}
+        self._backend: str | None = None
 
     @property
     def sessions_in_memory(self) -> int:
@@ -226,9 +228,25 @@ class RallyService:
 
     @property
     def backend(self) -> str | None:
-        """The store's database (``sqlite``, ``postgresql``), ``None`` until it is opened."""
-        store = self._store
-        return None if store is None else store.engine.dialect.name
+        """The store's database (``sqlite``, ``postgresql``), ``None`` until the service is ready.
+
+        Ready means the store open and the bank loaded (:meth:`warm_up`): until
+        then the HTTP handler sends every message to its threads, so that the
+        server's loop never waits on the setup lock while the bank loads.
+        """
+        return self._backend
+
+    def warm_up(self) -> None:
+        """Open the store and load the bank now, so that the first pairs do not wait for them.
+
+        The server calls it in a thread of its own when it starts: on a rally
+        morning the first joins come by the hundred within seconds.
+        """
+        try:
+            self._resources()
+        except Exception:
+            # The first message will try again, and say what went wrong.
+            log.exception("The rally page could not open its store or load the bank")
 
     def is_light(self, token: str | None, message: Any) -> bool:
         """Whether a message is cheap enough to answer on the server's loop itself.
@@ -253,21 +271,22 @@ class RallyService:
         except ValueError as problem:
             return _join_screen(str(problem), "name"), None
         store, _bank = self._resources()
-        classroom = store.classroom_by_code(normalise_code(str(message.get("code") or "")))
+        classroom = self._classroom(store, normalise_code(str(message.get("code") or "")))
         rally_round = None if classroom is None else self._round_of(classroom)
         if rally_round is None:
             return _join_screen("code", "code"), None
         closed = self._closed_message(rally_round)
         if closed is not None:
             return {"screen": "join", "error": closed, "field": "code"}, None
-        pupil = store.find_pupil(classroom.id, name) or _find_folded(store, classroom.id, name)
-        if pupil is None:
+        pupil = _same_name(store.pupils_of(classroom.id), name)
+        new = pupil is None
+        if new:
             pupil = store.add_pupil(classroom.id, name, is_pair=is_pair)
         log.info("Pair %s joined rally %s", pupil.id, rally_round.rally.edition)
         token = self.tokens.sign(pupil.id, classroom.id)
-        reply = self._on_cached(pupil.id, {"type": "state"})
+        reply = None if new else self._on_cached(pupil.id, {"type": "state"})
         if reply is None:
-            pair = self._rebuild(pupil.id, rally_round, pupil.display_name)
+            pair = self._rebuild(pupil.id, rally_round, pupil.display_name, new=new)
             with pair.lock:
                 reply = {**pair.session.handle({"type": "state"}), "who": pair.who}
         return reply, token
@@ -329,16 +348,25 @@ class RallyService:
         return False
 
     def _rebuild(
-        self, pupil_id: int, rally_round: RallyRound, name: str, message: Any = None
+        self,
+        pupil_id: int,
+        rally_round: RallyRound,
+        name: str,
+        message: Any = None,
+        new: bool = False,
     ) -> _Pair:
         """The pair's session rebuilt from its answers in the store, and kept in memory.
 
         ``message`` is the one the session is rebuilt for: see :func:`_catch_up`.
+        A ``new`` pair, added by this very join, has no answers to read.
         """
         store, _bank = self._resources()
         seed = rally_round.seed_for(pupil_id)
         recorder = RallyRecorder(store, pupil_id, rally_round, seed)
-        attempts, records = stored_answers(store, pupil_id, rally_round.seance.id)
+        if new:
+            attempts, records = [], []
+        else:
+            attempts, records = stored_answers(store, pupil_id, rally_round.seance.id)
         recorder.restore(attempts)
         recorder.restore_progress(len(attempts), len(records))
         answered = {record.position for record in records}
@@ -356,6 +384,20 @@ class RallyService:
         pair = _Pair(session, recorder, rally_round, who, threading.Lock())
         self._pairs.put(pupil_id, pair)
         return pair
+
+    def _classroom(self, store, code: str):
+        """The class with this code, or ``None``; a class found is kept for the process's life.
+
+        A class's code never changes once given, and a rally's classes are not
+        removed while it runs. Codes not found are asked again each time: a
+        class registered late must be found at once.
+        """
+        classroom = self._classrooms.get(code)
+        if classroom is None:
+            classroom = store.classroom_by_code(code)
+            if classroom is not None:
+                self._classrooms[code] = classroom
+        return classroom
 
     def _round_of(self, classroom) -> RallyRound | None:
         # A registration never changes once made: cached for the life of the process.
@@ -387,6 +429,7 @@ class RallyService:
                 # The bank and the modules are loaded for good: keep the garbage
                 # collector from walking them again at every full collection.
                 gc.freeze()
+            self._backend = self._store.engine.dialect.name
             return self._store, self._bank
 
     def close(self) -> None:
@@ -453,12 +496,16 @@ def _with_status(rally, status: str):
     return rally if rally.status == status else replace(rally, status=status)
 
 
-def _find_folded(store, classroom_id: int, name: str):
+def _same_name(pupils: Sequence[Any], name: str):
+    """The first pupil named exactly ``name``, else the first named so in other case, or ``None``.
+
+    « Léa et Tom » who typed « léa et tom » after a reload is the same pair.
+    """
+    exact = next((pupil for pupil in pupils if pupil.display_name == name), None)
+    if exact is not None:
+        return exact
     wanted = name.casefold()
-    for pupil in store.pupils_of(classroom_id):
-        if pupil.display_name.casefold() == wanted:
-            return pupil
-    return None
+    return next((pupil for pupil in pupils if pupil.display_name.casefold() == wanted), None)
 
 
 def _join_screen(problem: str, field: str) -> dict[str, Any]:
