@@ -29,11 +29,16 @@ before or after the kill is stored exactly once.
 Run from the project folder::
 
     .venv/bin/python benchmarks/rally_load.py --pairs 2000 --seconds 60
+    .venv/bin/python benchmarks/rally_load.py --pairs 2000 --seconds 60 --processes 2
     .venv/bin/python benchmarks/rally_load.py --pairs 300 --seconds 30 --kill-at 25
     .venv/bin/python benchmarks/rally_load.py --db postgresql+psycopg://... --url http://...
 
-With ``--url``, no server is started: the pairs go to that address (nginx in
-front of several processes, see deploy/), which must use the ``--db`` given.
+With ``--processes N`` (N > 1), ``deploy/rally-cluster.sh`` starts N server
+processes behind nginx on the run's database (SQLite by default: one file
+shared by the processes of one machine), and the servers' CPU and memory
+count them all with nginx. With ``--url``, no server is started: the pairs go
+to that address (nginx in front of several processes, see deploy/), which
+must use the ``--db`` given.
 Figures go to stdout and to ``benchmarks/results/rally_load.json`` (or ``--output``).
 """
 
@@ -48,6 +53,7 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -64,9 +70,10 @@ from typing import Any
 import psutil
 from sqlalchemy import select
 
-from calculatice.web.launch import RunningServer, running_server
+from calculatice.web.launch import RunningServer, free_port, running_server
 
 PROJECT = Path(__file__).resolve().parents[1]
+DEPLOY = PROJECT / "deploy" / "rally-cluster.sh"
 RESULTS = PROJECT / "benchmarks" / "results" / "rally_load.json"
 EDITION = PROJECT / "data" / "rallies" / "2027.yaml"
 PAIRS_PER_CLASS = 30
@@ -89,6 +96,8 @@ class Figures:
     seconds: float
     interval: float
     clients: int = 1
+    processes: int = 1
+    """Server processes: more than one behind nginx (``deploy/rally-cluster.sh``)."""
     suite: str = "drawn by the page"
     requests: int = 0
     answers_sent: int = 0
@@ -417,12 +426,13 @@ class Server:
         )
         return self.running.url
 
+    def pids(self) -> list[int]:
+        """The server's process (its children are counted with it)."""
+        return [] if self.running is None else [self.running.process.pid]
+
     def cpu_seconds(self) -> float:
         """CPU time the server processes have used so far (user and system)."""
-        if self.running is None:
-            return 0.0
-        times = psutil.Process(self.running.process.pid).cpu_times()
-        return self.spent_cpu + times.user + times.system
+        return self.spent_cpu + _cpu_seconds(self.pids())
 
     def kill_and_restart(self) -> float:
         """SIGKILL the server, start it again on the same port; seconds until it answers."""
@@ -436,14 +446,67 @@ class Server:
         return time.monotonic() - started
 
 
-async def sample_memory(server: Server, peak: list[float], stop: asyncio.Event) -> None:
-    while not stop.is_set():
+class Cluster:
+    """``deploy/rally-cluster.sh``: several server processes behind nginx, one database.
+
+    On one machine the database can be the same SQLite file for every
+    process (WAL: one writer at a time, readers never blocked).
+    """
+
+    def __init__(self, folder: Path, db_url: str, processes: int) -> None:
+        self.folder = folder / "cluster"
+        self.db_url = db_url
+        self.processes = processes
+
+    def start(self) -> str:
+        port = free_port()
+        environment = {**os.environ, "CALCULATICE_RALLY_SECRET": uuid.uuid4().hex}
+        subprocess.run(
+            [DEPLOY, "start", self.db_url, str(self.processes), str(port), str(self.folder)],
+            check=True,
+            env=environment,
+        )
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        subprocess.run([DEPLOY, "stop", str(self.folder)], check=False)
+
+    def pids(self) -> list[int]:
+        """The server processes and nginx's master (its workers are counted with it)."""
+        files = [*sorted(self.folder.glob("server-*/pid")), self.folder / "nginx" / "nginx.pid"]
+        return [int(path.read_text()) for path in files if path.is_file()]
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server processes and nginx have used so far (user and system)."""
+        return _cpu_seconds(self.pids())
+
+
+def _processes(pids: list[int]) -> list[psutil.Process]:
+    """These processes and their children, those still running."""
+    found = []
+    for pid in pids:
         with contextlib.suppress(psutil.Error):
-            process = psutil.Process(server.running.process.pid)
-            rss = process.memory_info().rss
-            for child in process.children(recursive=True):
-                rss += child.memory_info().rss
-            peak[0] = max(peak[0], rss / 2**20)
+            process = psutil.Process(pid)
+            found += [process, *process.children(recursive=True)]
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for process in _processes(pids):
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+async def sample_memory(server: Server | Cluster, peak: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        rss = 0
+        for process in _processes(server.pids()):
+            with contextlib.suppress(psutil.Error):
+                rss += process.memory_info().rss
+        peak[0] = max(peak[0], rss / 2**20)
         await asyncio.sleep(1)
 
 
@@ -465,7 +528,7 @@ async def sample_health(url: str, samples: list[float], stop: asyncio.Event) -> 
         await asyncio.sleep(0.1)
 
 
-async def steady_cpu(server: Server | None, start: float, stop: float) -> float | None:
+async def steady_cpu(server: Server | Cluster | None, start: float, stop: float) -> float | None:
     """The server's CPU seconds between two moments of the run (``None``: not measured)."""
     if server is None:
         return None
@@ -480,7 +543,7 @@ async def run_load(
     codes: list[str],
     arguments: argparse.Namespace,
     figures: Figures,
-    server: Server | None,
+    server: Server | Cluster | None,
 ) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
     started = time.monotonic() + 1.0
@@ -515,7 +578,7 @@ async def run_load(
     with ProcessPoolExecutor(len(tasks), mp_context=get_context("fork")) as pool:
         clients = [loop.run_in_executor(pool, client_process, task) for task in tasks]
         steady = asyncio.create_task(steady_cpu(server, stop_at - steady_seconds, stop_at))
-        if arguments.kill_at is not None and server is not None:
+        if arguments.kill_at is not None and isinstance(server, Server):
             await asyncio.sleep(max(0.0, started + arguments.kill_at - time.monotonic()))
             figures.killed_at_s = arguments.kill_at
             figures.restart_s = round(await asyncio.to_thread(server.kill_and_restart), 1)
@@ -613,6 +676,12 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between answers")
     parser.add_argument("--clients", type=int, default=1, help="client processes")
     parser.add_argument("--kill-at", type=float, default=None, help="kill -9 the server then")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="server processes; more than one: behind nginx, by deploy/rally-cluster.sh",
+    )
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite)")
     parser.add_argument("--url", default=None, help="use this server instead of starting one")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file for the figures")
@@ -629,11 +698,14 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.kill_at is not None and arguments.url:
         parser.error("--kill-at needs the server this run starts (no --url)")
+    if arguments.processes > 1 and (arguments.url or arguments.kill_at is not None):
+        parser.error("--processes starts its own servers: no --url, no --kill-at")
 
     folder = Path(tempfile.mkdtemp(prefix="rally-load-"))
     db_url = arguments.db or f"sqlite:///{folder / 'rally.sqlite'}"
     codes = prepare(db_url, arguments.pairs)
     figures = Figures(arguments.pairs, arguments.seconds, arguments.interval, arguments.clients)
+    figures.processes = arguments.processes
     if arguments.suite_round_trip:
         figures.suite = "a request"
     figures.machine = f"{platform.node()} {os.cpu_count()} CPU, Python {platform.python_version()}"
@@ -643,6 +715,10 @@ def main() -> None:
         server = None
         if arguments.url:
             url = arguments.url.rstrip("/")
+        elif arguments.processes > 1:
+            server = Cluster(folder, db_url, arguments.processes)
+            stack.callback(server.stop)
+            url = server.start()
         else:
             server = Server(stack, folder, db_url)
             url = server.start()

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Serve the rally page from several `calculatice serve` processes behind nginx, one shared
-# PostgreSQL. Everything (logs, pid files, nginx's configuration) goes under one folder.
+# database. Everything (logs, pid files, nginx's configuration) goes under one folder.
 #
 #   deploy/rally-cluster.sh start DB_URL [PROCESSES] [LISTEN_PORT] [FOLDER]
 #   deploy/rally-cluster.sh stop [FOLDER]
 #
-# DB_URL        postgresql+psycopg://user:password@host:port/database (migrated at start)
+# DB_URL        sqlite:////absolute/path/rally.sqlite (processes on this machine only), or
+#               postgresql+psycopg://user:password@host:port/database; migrated at start
 # PROCESSES     how many server processes (default: the number of CPUs)
 # LISTEN_PORT   nginx's port on 127.0.0.1 (default 8080); processes take the next ones
 # FOLDER        default /tmp/calculatice-cluster

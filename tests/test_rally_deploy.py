@@ -1,7 +1,9 @@
-"""Two server processes behind Debian's nginx, one PostgreSQL: a pair's round across both.
+"""Two server processes behind Debian's nginx, one database: a pair's round across both.
 
-Needs nginx and ``$CALCULATICE_TEST_PG_URL`` (scripts/start-postgres.sh); runs in
-a schema of its own so that other tests emptying ``public`` do not disturb it.
+The database is one SQLite file (the processes of one machine) or PostgreSQL.
+Needs nginx, and ``$CALCULATICE_TEST_PG_URL`` for PostgreSQL
+(scripts/start-postgres.sh), where it runs in a schema of its own so that
+other tests emptying ``public`` do not disturb it.
 """
 
 from __future__ import annotations
@@ -45,14 +47,24 @@ def _free(port: int) -> bool:
         return True
 
 
-@pytest.fixture(scope="module")
-def schema_url() -> Iterator[str]:
+def _missing(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if shutil.which("nginx") is None:
+        _missing("needs nginx (apt-get install nginx-light)")
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('database') / 'rally.sqlite'}"
+        return
     url = os.environ.get(PG_URL_VARIABLE, "").strip()
-    if not url or shutil.which("nginx") is None:
-        reason = f"needs nginx and {PG_URL_VARIABLE} (scripts/start-postgres.sh)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    if not url:
+        _missing(f"needs {PG_URL_VARIABLE} (scripts/start-postgres.sh)")
     schema = f"rally_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     with admin.begin() as connection:
@@ -65,13 +77,13 @@ def schema_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def cluster(schema_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def cluster(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """nginx's port; the two processes listen on the next two."""
     folder = tmp_path_factory.mktemp("cluster")
     port = _free_ports(2)
     environment = {**os.environ, "CALCULATICE_RALLY_SECRET": "cluster-test", "HOME": str(folder)}
     started = subprocess.run(
-        [str(SCRIPT), "start", schema_url, "2", str(port), str(folder)],
+        [str(SCRIPT), "start", db_url, "2", str(port), str(folder)],
         env=environment, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     try:
@@ -82,9 +94,9 @@ def cluster(schema_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def test_two_processes_behind_nginx_serve_one_round(
-    cluster: int, schema_url: str, open_rally_class
+    cluster: int, db_url: str, open_rally_class
 ) -> None:
-    code = open_rally_class(schema_url)
+    code = open_rally_class(db_url)
 
     with httpx.Client(base_url=f"http://127.0.0.1:{cluster}", timeout=20) as client:
         joined = client.post("/rallye/api", json={"type": "join", "code": code,
@@ -118,7 +130,7 @@ def test_two_processes_behind_nginx_serve_one_round(
         assert (state["screen"], state["number"]) == ("question", number)
         assert (answered["screen"], answered["number"]) == ("feedback", number)
         assert "error" not in answered
-    with open_store(schema_url) as store:
+    with open_store(db_url) as store:
         [pupil] = store.pupils_of(store.classroom_by_code(code).id)
         [attempt] = [one for one in _attempts(store, pupil.id)]
         keys = [answer.client_key for answer in store.answers_of(attempt.id)]
