@@ -1,13 +1,15 @@
 """Rally day on loopback: thousands of pairs answering the kernel-less rally page at once.
 
 Prepares a database with the 2027 rally (classes of 30 pairs, opened by hand),
-starts ``calculatice serve`` (no kernel pool: only the rally page is used) and
+starts ``calculatice serve`` (no kernel pool: only the rally page is used), one
+process per core behind nginx as a rally day is served (``--processes``), and
 sends simulated pairs through the page's HTTP protocol as ``player.js`` does:
 join, begin, then one answer every ``--interval`` seconds (again after a
 "retry" feedback), with "Suite", "Exercice suivant" and "Commencer" when the
 screens ask for them. Joins are spread over ``--ramp`` seconds, then the load
 runs for ``--seconds``. A request that fails on the network is sent again
-every 0.5 s, the same message with the same answer key, as the page does.
+every 0.5 s, the same message with the same answer key, as the page does (a
+proxy's 502, 503 or 504 too).
 
 The pairs run in ``--clients`` processes of their own, each one asyncio loop
 with a minimal keep-alive HTTP/1.1 client (one connection per pair, as a
@@ -21,24 +23,26 @@ stored more than once), the server's peak resident memory and CPU, the
 clients' CPU, and the latency of the health URL sampled every 100 ms (how
 free the server's loop stays).
 
-With ``--kill-at SECONDS``, the server is killed (SIGKILL) that long after
-the first join and started again on the same port and database; the pairs
-retry until it answers, and the run checks that every answer acknowledged
-before or after the kill is stored exactly once.
+With ``--kill-at SECONDS``, the server (with several processes: the first
+one) is killed (SIGKILL) that long after the first join and started again on
+the same port and database; the pairs retry until it answers (or nginx sends
+them to another process, which rebuilds them from the store), and the run
+checks that every answer acknowledged before or after the kill is stored
+exactly once.
 
 Run from the project folder::
 
     .venv/bin/python benchmarks/rally_load.py --pairs 2000 --seconds 60
-    .venv/bin/python benchmarks/rally_load.py --pairs 2000 --seconds 60 --processes 2
-    .venv/bin/python benchmarks/rally_load.py --pairs 300 --seconds 30 --kill-at 25
+    .venv/bin/python benchmarks/rally_load.py --pairs 2000 --seconds 60 --processes 1
+    .venv/bin/python benchmarks/rally_load.py --pairs 1000 --seconds 60 --kill-at 45
     .venv/bin/python benchmarks/rally_load.py --db postgresql+psycopg://... --url http://...
 
-With ``--processes N`` (N > 1), ``deploy/rally-cluster.sh`` starts N server
-processes behind nginx on the run's database (SQLite by default: one file
-shared by the processes of one machine), and the servers' CPU and memory
-count them all with nginx. With ``--url``, no server is started: the pairs go
-to that address (nginx in front of several processes, see deploy/), which
-must use the ``--db`` given.
+With ``--processes N`` (N > 1; by default one per core), ``deploy/rally-cluster.sh``
+starts N server processes behind nginx on the run's database (SQLite by
+default: one file shared by the processes of one machine), and the servers'
+CPU and memory count them all with nginx. With ``--url``, no server is
+started: the pairs go to that address (nginx in front of several processes,
+see deploy/), which must use the ``--db`` given.
 Figures go to stdout and to ``benchmarks/results/rally_load.json`` (or ``--output``).
 """
 
@@ -52,12 +56,14 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 import uuid
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -84,6 +90,8 @@ PAGE_GIVES_UP_SECONDS = 60.0
 """How long the rally page retries before showing an error (``RECONNECT_MS`` in player.js)."""
 TARGET_P95_MS = 100.0
 """The answers' 95th percentile a rally day is held to (DESIGN.md)."""
+PASSING_STATUSES = frozenset({502, 503, 504})
+"""Replies of a proxy whose server is restarting: the page sends the message again."""
 REQUEST_TIMEOUT_SECONDS = 60.0
 """A reply slower than this counts as an error and the message is sent again."""
 
@@ -282,8 +290,12 @@ class Pairs:
                     status, cookie, content = await pair["connection"].request(
                         "POST", self.api, self.host_header, body, pair.get("token")
                     )
+                if status in PASSING_STATUSES:
+                    raise _Passing(status)
                 break
-            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as error:
+            except (
+                OSError, asyncio.IncompleteReadError, TimeoutError, ValueError, _Passing
+            ) as error:  # fmt: skip
                 if pair.get("connection") is not None:
                     pair["connection"].close()
                     pair["connection"] = None
@@ -407,6 +419,10 @@ def client_process(task: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the run
 
 
+class _Passing(Exception):
+    """A proxy's reply that the page treats as a network failure (:data:`PASSING_STATUSES`)."""
+
+
 class Server:
     """The server this run started (``None`` process with ``--url``), killed and restarted."""
 
@@ -457,6 +473,8 @@ class Cluster:
         self.folder = folder / "cluster"
         self.db_url = db_url
         self.processes = processes
+        self.spent_cpu = 0.0
+        self.restarted: list[subprocess.Popen] = []
 
     def start(self) -> str:
         port = free_port()
@@ -470,6 +488,36 @@ class Cluster:
 
     def stop(self) -> None:
         subprocess.run([DEPLOY, "stop", str(self.folder)], check=False)
+        for process in self.restarted:
+            process.wait()
+
+    def kill_and_restart(self) -> float:
+        """SIGKILL the first server process, start it again as it was; seconds until it answers.
+
+        Meanwhile nginx sends its pairs to the others (``proxy_next_upstream``),
+        which rebuild them from the store; when it is back, they return to it.
+        """
+        pid_file = self.folder / "server-0" / "pid"
+        victim = psutil.Process(int(pid_file.read_text()))
+        command, environment, folder = victim.cmdline(), victim.environ(), victim.cwd()
+        port = int(command[command.index("--port") + 1])
+        self.spent_cpu += _cpu_seconds([victim.pid])
+        victim.kill()
+        victim.wait(30)
+        started = time.monotonic()
+        with (self.folder / "server-0" / "log").open("ab") as log:
+            process = subprocess.Popen(
+                command, cwd=folder, env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.restarted.append(process)
+        pid_file.write_text(f"{process.pid}\n")
+        health = f"http://127.0.0.1:{port}/calculatice/health"
+        while time.monotonic() - started < 180:
+            with contextlib.suppress(OSError), urllib.request.urlopen(health, timeout=1) as reply:
+                if reply.status == 200:
+                    return time.monotonic() - started
+            time.sleep(0.1)
+        raise RuntimeError(f"the restarted server did not answer on {health}")
 
     def pids(self) -> list[int]:
         """The server processes and nginx's master (its workers are counted with it)."""
@@ -478,7 +526,7 @@ class Cluster:
 
     def cpu_seconds(self) -> float:
         """CPU time the server processes and nginx have used so far (user and system)."""
-        return _cpu_seconds(self.pids())
+        return self.spent_cpu + _cpu_seconds(self.pids())
 
 
 def _processes(pids: list[int]) -> list[psutil.Process]:
@@ -578,7 +626,7 @@ async def run_load(
     with ProcessPoolExecutor(len(tasks), mp_context=get_context("fork")) as pool:
         clients = [loop.run_in_executor(pool, client_process, task) for task in tasks]
         steady = asyncio.create_task(steady_cpu(server, stop_at - steady_seconds, stop_at))
-        if arguments.kill_at is not None and isinstance(server, Server):
+        if arguments.kill_at is not None and server is not None:
             await asyncio.sleep(max(0.0, started + arguments.kill_at - time.monotonic()))
             figures.killed_at_s = arguments.kill_at
             figures.restart_s = round(await asyncio.to_thread(server.kill_and_restart), 1)
@@ -679,8 +727,9 @@ def main() -> None:
     parser.add_argument(
         "--processes",
         type=int,
-        default=1,
-        help="server processes; more than one: behind nginx, by deploy/rally-cluster.sh",
+        default=os.cpu_count() or 1,
+        help="server processes, one per core by default; more than one: behind nginx, "
+        "by deploy/rally-cluster.sh",
     )
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite)")
     parser.add_argument("--url", default=None, help="use this server instead of starting one")
@@ -698,8 +747,13 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.kill_at is not None and arguments.url:
         parser.error("--kill-at needs the server this run starts (no --url)")
-    if arguments.processes > 1 and (arguments.url or arguments.kill_at is not None):
-        parser.error("--processes starts its own servers: no --url, no --kill-at")
+    if arguments.processes > 1 and arguments.url:
+        parser.error("--processes starts its own servers: no --url")
+    if arguments.processes > 1 and shutil.which("nginx") is None:
+        parser.error(
+            f"{arguments.processes} processes need nginx in front "
+            "(apt-get install nginx-light), or give --processes 1"
+        )
 
     folder = Path(tempfile.mkdtemp(prefix="rally-load-"))
     db_url = arguments.db or f"sqlite:///{folder / 'rally.sqlite'}"
