@@ -396,6 +396,22 @@ def test_bad_json_gets_a_french_message(server: RallyServer) -> None:
     assert json.dumps(response.json())
 
 
+def test_other_methods_and_oversized_bodies_get_a_french_message(server: RallyServer) -> None:
+    fetched = httpx.get(f"{server.url}/rallye/api")
+    huge = httpx.post(
+        f"{server.url}/rallye/api",
+        json={"type": "answer", "response": "1" * 20_000, "key": "k"},
+    )
+
+    assert fetched.status_code == 405 and fetched.headers["allow"] == "POST"
+    assert fetched.json() == {"error": PROBLEMS["internal"]}
+    assert huge.status_code == 200
+    assert huge.json() == {"screen": "join", "error": PROBLEMS["internal"]}
+    for response in (fetched, huge):
+        assert "Traceback" not in response.text
+        assert response.headers["cache-control"] == "no-store"
+
+
 @pytest.mark.browser
 def test_a_pair_does_a_short_round_reloads_midway_and_sees_its_score(
     server: RallyServer, request: pytest.FixtureRequest
