@@ -8,15 +8,14 @@ answer is on disk as soon as :meth:`Store.record_answer` returns.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, bindparam, func, insert, select
+from sqlalchemy import Engine, bindparam, distinct, func, insert, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,11 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from calculatice.errors import StoreError
 from calculatice.store.database import (
     WRITE_OPTION,
-    configure_sqlite_connection,
     create_store_engine,
     parse_url,
     upgrade,
 )
+from calculatice.store.direct import hot_statements_for
 from calculatice.store.models import (
     LEVELS,
     OUTCOMES,
@@ -112,14 +111,13 @@ class Store:
         # of one process take turns on this lock instead, woken as soon as it is
         # free. Other processes still meet the busy timeout.
         self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
-        marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._progress_sql = _PROGRESS_SQL.replace("?", marker)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._direct = _SqliteDirect.for_engine(engine)
+        self._direct = hot_statements_for(engine)
+        self._refused = (IntegrityError, *(self._direct.integrity_errors if self._direct else ()))
 
     @property
     def direct(self) -> bool:
-        """Whether the rally's hot statements bypass SQLAlchemy (SQLite on a file)."""
+        """Whether the rally's hot statements bypass SQLAlchemy (SQLite on a file, psycopg)."""
         return self._direct is not None
 
     @property
@@ -364,8 +362,8 @@ class Store:
         }
         refusal = f"Essai refusé : élève {pupil_id} ou séance {seance_id} inconnu."
         if self._direct is not None:
-            with self._refusing(refusal), self._one_writer(), self._direct.writing() as cursor:
-                attempt_id = self._direct.insert_attempt.run(cursor, row)
+            with self._refusing(refusal), self._one_writer():
+                attempt_id = self._direct.insert_attempt(row)
         else:
             attempt = Attempt(**row)
             with self._refusing(refusal), self._writing() as session:
@@ -439,14 +437,15 @@ class Store:
         # The rally's hot path: one Core insert in one short transaction, no ORM
         # session, and no look-up first: the unique (attempt, key) constraint
         # refuses a retried answer, and only then is the first one looked up.
-        # On SQLite the same on the thread's own connection, without SQLAlchemy.
+        # Where the driver allows, the same on the thread's own connection, without
+        # SQLAlchemy (see calculatice.store.direct).
         try:
             if self._direct is not None:
-                with self._one_writer(), self._direct.writing() as cursor:
-                    return self._direct.insert_answer.run(cursor, row)
+                with self._one_writer():
+                    return self._direct.insert_answer(row)
             with self._one_writer(), self._write_engine.begin() as connection:
                 return connection.execute(_INSERT_ANSWER, row).inserted_primary_key[0]
-        except (IntegrityError, sqlite3.IntegrityError) as error:
+        except self._refused as error:
             already = None
             if client_key is not None:
                 already = self._answer_id_by_key(attempt_id, client_key)
@@ -484,8 +483,8 @@ class Store:
                 "duration_ms": duration_ms,
                 "finished_at": finished_at,
             }
-            with self._one_writer(), self._direct.writing() as cursor:
-                record = self._direct.finish_attempt(cursor, attempt_id, changes)
+            with self._one_writer():
+                record = self._direct.finish_attempt(attempt_id, changes)
             if record is None:
                 raise StoreError(f"Essai {attempt_id} inconnu.")
             return record
@@ -527,27 +526,17 @@ class Store:
 
         A process that keeps a pupil's session in memory compares these with
         what it recorded itself, to notice that another process moved on. It
-        runs on every rally request: a prebuilt statement on the driver's own
-        connection, no ORM session and (on SQLite) no transaction. On SQLite
-        the connection is the thread's own, kept open in autocommit (each
-        query reads what every process committed before it): about 13 µs, against
-        20 µs through the pool.
+        runs on every rally request: a prebuilt statement on the thread's own
+        driver connection, in autocommit (each query reads what every process
+        committed before it), no ORM session and no transaction: on SQLite about
+        13 µs against 20 µs through the pool, on PostgreSQL one round trip
+        against three (the pool's ping, the query, the reset).
         """
         if self._direct is not None:
-            found = self._direct.connection().execute(self._progress_sql, (pupil_id, seance_id))
-            attempts, answers = found.fetchone()
-            return attempts, answers
-        raw = self._engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            try:
-                cursor.execute(self._progress_sql, (pupil_id, seance_id))
-                attempts, answers = cursor.fetchone()
-            finally:
-                cursor.close()
-        finally:
-            # Back to the pool, which rolls back whatever the driver began.
-            raw.close()
+            return self._direct.progress(pupil_id, seance_id)
+        with self._engine.connect() as connection:
+            found = connection.execute(_PROGRESS, {"pupil_id": pupil_id, "seance_id": seance_id})
+            attempts, answers = found.one()
         return attempts, answers
 
     def change_mark(self) -> tuple[int, int] | None:
@@ -563,9 +552,7 @@ class Store:
         """
         if self._direct is None:
             return None
-        connection = self._direct.connection()
-        (version,) = connection.execute("PRAGMA data_version").fetchone()
-        return id(connection), version
+        return self._direct.change_mark()
 
     def resume_point(self, pupil_id: int, seance_id: int | None) -> ResumePoint | None:
         """Where a pupil left a séance: the last unfinished attempt and its answers so far.
@@ -728,175 +715,14 @@ class Store:
         with self._sessions() as session:
             yield session
 
-    @staticmethod
     @contextmanager
-    def _refusing(message: str) -> Iterator[None]:
+    def _refusing(self, message: str) -> Iterator[None]:
         """Turn the database's refusal (a broken constraint) into a :class:`StoreError`."""
         try:
             yield
-        except (IntegrityError, sqlite3.IntegrityError) as error:
+        except self._refused as error:
             logger.debug("Integrity error: %s", getattr(error, "orig", error))
             raise StoreError(message) from error
-
-
-class _DirectInsert:
-    """An INSERT of some of a table's columns, in the driver's SQL, binding as SQLAlchemy does."""
-
-    def __init__(self, table: Table, names: Sequence[str], dialect: Any) -> None:
-        self.names = tuple(names)
-        self.sql = (
-            f"INSERT INTO {table.name} ({', '.join(self.names)})"
-            f" VALUES ({', '.join('?' for _ in self.names)})"
-        )
-        self._convert = _bind_processors(table, self.names, dialect)
-
-    def run(self, cursor: sqlite3.Cursor, row: Mapping[str, Any]) -> int:
-        """Insert one row; its new id."""
-        values = [row[name] for name in self.names]
-        for index, process in self._convert:
-            values[index] = process(values[index])
-        cursor.execute(self.sql, values)
-        return cursor.lastrowid
-
-
-class _SqliteDirect:
-    """The rally's hot statements on an SQLite file, each thread on its own open connection.
-
-    Every rally request reads a pair's progress and most record an answer:
-    through SQLAlchemy each one checks a connection out of the pool, begins,
-    runs a compiled statement and resets the connection on its way back,
-    several times the cost of the statement itself. Here each thread keeps
-    one ``sqlite3`` connection (the same file, the same pragmas) in
-    autocommit: a read sees what every process committed before it, and a
-    write is ``BEGIN IMMEDIATE``, the statement, ``COMMIT``, before the call
-    returns. Values are bound with the columns' own SQLAlchemy processors,
-    so rows read back exactly as the ORM writes them.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        dialect = engine.dialect
-        self._arguments, self._options = dialect.create_connect_args(engine.url)
-        self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        answers, attempts = Answer.__table__, Attempt.__table__
-        self.insert_answer = _DirectInsert(answers, _ANSWER_COLUMNS, dialect)
-        self.insert_attempt = _DirectInsert(attempts, _ATTEMPT_COLUMNS, dialect)
-        self._finish_convert = _bind_processors(attempts, _FINISH_COLUMNS, dialect)
-        self._finish_sql = (
-            f"UPDATE attempts SET {', '.join(f'{name} = ?' for name in _FINISH_COLUMNS)}"
-            " WHERE id = ? AND finished_at IS NULL"
-        )
-        record_names = [field.name for field in fields(AttemptRecord)]
-        self._attempt_sql = f"SELECT {', '.join(record_names)} FROM attempts WHERE id = ?"
-        self._attempt_read = [
-            (name, attempts.c[name].type.dialect_impl(dialect).result_processor(dialect, None))
-            for name in record_names
-        ]
-
-    @classmethod
-    def for_engine(cls, engine: Engine) -> _SqliteDirect | None:
-        """One for an engine on an SQLite file through ``sqlite3``, else ``None``."""
-        url = engine.url
-        if engine.dialect.name != "sqlite" or engine.dialect.driver != "pysqlite":
-            return None
-        database = url.database or ""
-        if database in ("", ":memory:") or "memory" in str(url.query.get("mode", "")):
-            return None
-        return cls(engine)
-
-    def connection(self) -> sqlite3.Connection:
-        """This thread's connection, opened the first time."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            options = {**self._options, "check_same_thread": False}
-            connection = sqlite3.connect(*self._arguments, **options)
-            configure_sqlite_connection(connection)
-            with self._lock:
-                self._opened.append(connection)
-            self._local.connection = connection
-        return connection
-
-    @contextmanager
-    def writing(self) -> Iterator[sqlite3.Cursor]:
-        """A cursor in a write transaction, committed on success, rolled back otherwise."""
-        connection = self.connection()
-        cursor = connection.cursor()
-        cursor.execute("BEGIN IMMEDIATE")
-        try:
-            yield cursor
-            cursor.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-        finally:
-            cursor.close()
-
-    def finish_attempt(
-        self, cursor: sqlite3.Cursor, attempt_id: int, changes: Mapping[str, Any]
-    ) -> AttemptRecord | None:
-        """Finish an attempt unless it is finished already; the attempt, ``None`` if unknown."""
-        values = [changes[name] for name in _FINISH_COLUMNS]
-        for index, process in self._finish_convert:
-            values[index] = process(values[index])
-        cursor.execute(self._finish_sql, (*values, attempt_id))
-        if cursor.rowcount == 0:
-            logger.debug("Attempt %s was already finished, or is unknown", attempt_id)
-        row = cursor.execute(self._attempt_sql, (attempt_id,)).fetchone()
-        if row is None:
-            return None
-        return AttemptRecord(
-            **{
-                name: value if process is None else process(value)
-                for (name, process), value in zip(self._attempt_read, row, strict=True)
-            }
-        )
-
-    def close(self) -> None:
-        """Close every thread's connection."""
-        with self._lock:
-            opened, self._opened = self._opened, []
-        for connection in opened:
-            connection.close()
-        self._local = threading.local()
-
-
-def _bind_processors(table: Table, names: Sequence[str], dialect: Any) -> list[tuple[int, Any]]:
-    """The columns' bind processors on this dialect, by position, for those that have one."""
-    processors = []
-    for index, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors.append((index, process))
-    return processors
-
-
-_ANSWER_COLUMNS = (
-    "attempt_id",
-    "question_index",
-    "attempt_number",
-    "question_shown",
-    "expected",
-    "typed",
-    "read_as",
-    "outcome",
-    "response_ms",
-    "answered_at",
-    "client_key",
-)
-_ATTEMPT_COLUMNS = (
-    "pupil_id",
-    "seance_id",
-    "context",
-    "exercise_id",
-    "position",
-    "seed",
-    "options",
-    "started_at",
-    "total",
-)
-_FINISH_COLUMNS = ("score", "total", "duration_ms", "finished_at")
 
 
 _INSERT_ANSWER = insert(Answer)
@@ -909,13 +735,13 @@ _ANSWER_BY_KEY = (
     )
     .limit(1)
 )
-_PROGRESS_SQL = (
-    "SELECT count(DISTINCT attempts.id), count(answers.id) FROM attempts"
-    " LEFT OUTER JOIN answers ON answers.attempt_id = attempts.id"
-    " WHERE attempts.pupil_id = ? AND attempts.seance_id = ?"
+_PROGRESS = (
+    select(func.count(distinct(Attempt.id)), func.count(Answer.id))
+    .select_from(Attempt)
+    .outerjoin(Answer, Answer.attempt_id == Attempt.id)
+    .where(Attempt.pupil_id == bindparam("pupil_id"), Attempt.seance_id == bindparam("seance_id"))
 )
-"""Attempts and answers of a pupil in a séance, in the driver's SQL: it runs on every
-rally request."""
+"""What :data:`calculatice.store.direct.PROGRESS_SQL` reads, where no driver connection does."""
 
 
 def _same_seance(seance_id: int | None) -> Any:
