@@ -27,7 +27,10 @@ folder, preferably under ``flock /tmp/bench.lock``::
 
     .venv/bin/python benchmarks/rally_cpu.py --baseline /tmp/base --pairs 300 --seconds 10
 
-Without ``--baseline``, only this tree is measured.
+Without ``--baseline``, only this tree is measured. With ``--pg URL``, each
+server works on a schema of its own in that PostgreSQL database rather than
+on an SQLite file, and PostgreSQL's CPU (every ``postgres`` process of the
+machine, over the phase) is reported apart, per request.
 """
 
 from __future__ import annotations
@@ -63,8 +66,9 @@ _spec.loader.exec_module(rally_load)
 class Server:
     """One server under test: its URL, process and the pairs' codes on its database."""
 
-    def __init__(self, name: str, url: str, pid: int, codes: list[str]) -> None:
+    def __init__(self, name: str, url: str, pid: int, codes: list[str], db_url: str) -> None:
         self.name = name
+        self.db_url = db_url
         self.url = url
         self.process = psutil.Process(pid)
         self.codes = codes
@@ -74,6 +78,10 @@ class Server:
         """User and system CPU seconds of the server so far."""
         times = self.process.cpu_times()
         return times.user, times.system
+
+    def database_cpu(self) -> float:
+        """CPU seconds of PostgreSQL on this machine so far (0 on SQLite)."""
+        return rally_load.database_cpu_seconds(self.db_url) or 0.0
 
 
 class BrowserConnection(rally_load.Connection):
@@ -180,9 +188,11 @@ async def phase_run(server: Server, phase: str, interval: float, seconds: float)
     # Leave the first second out: every pair has sent its first message by then.
     await asyncio.sleep(1.0)
     (user, system), wall, count = server.cpu(), time.monotonic(), len(out["latencies"])
+    database = server.database_cpu()
     await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
     user_after, system_after = server.cpu()
     user, system = user_after - user, system_after - system
+    database = server.database_cpu() - database
     wall, count = time.monotonic() - wall, len(out["latencies"]) - count
     await gather
     answers = out["kinds"].get("answer", 0)
@@ -190,6 +200,7 @@ async def phase_run(server: Server, phase: str, interval: float, seconds: float)
         "requests_per_second": round(count / wall, 1),
         "cpu_ms_per_request": round(1000 * (user + system) / max(count, 1), 3),
         "system_ms_per_request": round(1000 * system / max(count, 1), 3),
+        "database_ms_per_request": round(1000 * database / max(count, 1), 3),
         "answer_share": round(answers / max(sum(out["kinds"].values()), 1), 2),
         "latency_ms": rally_load._percentiles(out["latencies"]),
     }
@@ -214,6 +225,24 @@ async def measure(servers: list[Server], arguments: argparse.Namespace) -> dict:
     return results
 
 
+@contextlib.contextmanager
+def _postgres_schema(url: str, prefix: str):
+    """A URL on a new, empty schema of this PostgreSQL database, dropped afterwards."""
+    from sqlalchemy import create_engine
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, default=None, help="tree of the 'before' code")
@@ -222,6 +251,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--output", type=Path, default=None, help="JSON file for the figures")
+    parser.add_argument(
+        "--pg",
+        default=None,
+        help="a PostgreSQL URL: each server gets a schema of its own there instead of an "
+        "SQLite file (scripts/start-postgres.sh prints one)",
+    )
     arguments = parser.parse_args()
     variants = [("after", None)]
     if arguments.baseline is not None:
@@ -232,6 +267,8 @@ def main() -> None:
         for name, tree in variants:
             folder = Path(tempfile.mkdtemp(prefix=f"rally-cpu-{name}-"))
             db_url = f"sqlite:///{folder / 'rally.sqlite'}"
+            if arguments.pg:
+                db_url = stack.enter_context(_postgres_schema(arguments.pg, f"rally_cpu_{name}"))
             codes = rally_load.prepare(db_url, arguments.pairs)
             environment = {"CALCULATICE_RALLY_SECRET": uuid.uuid4().hex}
             if tree is not None:
@@ -239,9 +276,10 @@ def main() -> None:
             running = stack.enter_context(
                 running_server(folder, db_url, ["--no-demo", "--pool-size", "0"], environment)
             )
-            servers.append(Server(name, running.url, running.process.pid, codes))
+            servers.append(Server(name, running.url, running.process.pid, codes, db_url))
         results = asyncio.run(measure(servers, arguments))
     report = {
+        "database": "postgresql" if arguments.pg else "sqlite",
         "pairs": arguments.pairs,
         "interval": arguments.interval,
         "seconds": arguments.seconds,

@@ -126,6 +126,9 @@ class Figures:
     server_peak_rss_mb: float | None = None
     server_cpu_ms_per_request: float | None = None
     server_cpu_share: float | None = None
+    database_cpu_ms_per_request: float | None = None
+    """PostgreSQL's CPU on this machine per request, over the whole run (SQLite: in the server's)."""
+    database_cpu_share: float | None = None
     steady_requests_per_second: float = 0.0
     steady_server_cpu_ms_per_request: float | None = None
     steady_server_cpu_share: float | None = None
@@ -529,6 +532,23 @@ class Cluster:
         return self.spent_cpu + _cpu_seconds(self.pids())
 
 
+def database_cpu_seconds(db_url: str) -> float | None:
+    """CPU time PostgreSQL's processes on this machine have used so far; ``None`` on SQLite.
+
+    Every ``postgres`` process counts (the clusters of this machine): the
+    benchmark's database server shares the cores with the servers under test.
+    A backend that ends during the run takes its time with it, but the
+    servers keep their connections for the whole run.
+    """
+    if not db_url.startswith("postgresql"):
+        return None
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] == "postgres" and process.info["cpu_times"] is not None:
+            total += process.info["cpu_times"].user + process.info["cpu_times"].system
+    return total
+
+
 def _processes(pids: list[int]) -> list[psutil.Process]:
     """These processes and their children, those still running."""
     found = []
@@ -777,6 +797,7 @@ def main() -> None:
             server = Server(stack, folder, db_url)
             url = server.start()
         cpu_before = server.cpu_seconds() if server is not None else 0.0
+        database_before = database_cpu_seconds(db_url)
         wall = time.monotonic()
         outcome = asyncio.run(run_load(url, codes, arguments, figures, server))
         wall = time.monotonic() - wall
@@ -784,6 +805,10 @@ def main() -> None:
         figures.client_cpu_ms_per_request = round(1000 * outcome["client_cpu"] / requests, 3)
         figures.client_cpu_share = round(outcome["client_cpu"] / wall, 2)
         figures.load_average_1min = round(os.getloadavg()[0], 2)
+        if database_before is not None:
+            database_spent = database_cpu_seconds(db_url) - database_before
+            figures.database_cpu_ms_per_request = round(1000 * database_spent / requests, 3)
+            figures.database_cpu_share = round(database_spent / wall, 2)
         if server is not None:
             spent = server.cpu_seconds() - cpu_before
             figures.server_cpu_ms_per_request = round(1000 * spent / requests, 3)
