@@ -52,6 +52,7 @@ from typing import Any
 
 import psutil
 
+from calculatice.store.database import scratch_schema
 from calculatice.web.launch import running_server
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -225,24 +226,6 @@ async def measure(servers: list[Server], arguments: argparse.Namespace) -> dict:
     return results
 
 
-@contextlib.contextmanager
-def _postgres_schema(url: str, prefix: str):
-    """A URL on a new, empty schema of this PostgreSQL database, dropped afterwards."""
-    from sqlalchemy import create_engine
-
-    schema = f"{prefix}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, default=None, help="tree of the 'before' code")
@@ -268,7 +251,7 @@ def main() -> None:
             folder = Path(tempfile.mkdtemp(prefix=f"rally-cpu-{name}-"))
             db_url = f"sqlite:///{folder / 'rally.sqlite'}"
             if arguments.pg:
-                db_url = stack.enter_context(_postgres_schema(arguments.pg, f"rally_cpu_{name}"))
+                db_url = stack.enter_context(scratch_schema(arguments.pg, f"rally_cpu_{name}"))
             codes = rally_load.prepare(db_url, arguments.pairs)
             environment = {"CALCULATICE_RALLY_SECRET": uuid.uuid4().hex}
             if tree is not None:

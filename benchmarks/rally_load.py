@@ -127,7 +127,7 @@ class Figures:
     server_cpu_ms_per_request: float | None = None
     server_cpu_share: float | None = None
     database_cpu_ms_per_request: float | None = None
-    """PostgreSQL's CPU on this machine per request, over the whole run (SQLite: in the server's)."""
+    """PostgreSQL's CPU on this machine per request, over the run (SQLite: in the server's)."""
     database_cpu_share: float | None = None
     steady_requests_per_second: float = 0.0
     steady_server_cpu_ms_per_request: float | None = None

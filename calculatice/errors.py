@@ -62,3 +62,11 @@ class ExerciseFinishedError(CalculaticeError, RuntimeError):
 
 class StoreError(CalculaticeError, RuntimeError):
     """The results store refused an operation: unknown id, duplicate code, bad value."""
+
+
+class StoreUnavailable(CalculaticeError, RuntimeError):
+    """The results database cannot be reached now (restarting, locked): try again shortly.
+
+    Nothing was recorded that the caller was told about: a request that
+    meets it is answered "503, try again", and the page sends it again.
+    """

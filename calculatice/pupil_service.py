@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from calculatice.catalogue import Bank
+from calculatice.errors import StoreUnavailable
 from calculatice.player.recent import RecentSessions
 from calculatice.player.session import PlayerSession
 from calculatice.pupil import (
@@ -36,6 +37,7 @@ from calculatice.pupil import (
 )
 from calculatice.rally.service import PairTokens
 from calculatice.seances import Seance, open_seance
+from calculatice.store.database import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,15 @@ class PupilService:
         The token returned is a new one after a join, ``""`` when the kernel
         must forget its token (the séance is gone), ``None`` to keep it as
         it is.
+
+        Raises
+        ------
+        StoreUnavailable
+            The database could not be reached; the pupil's session in memory
+            is dropped, to be rebuilt from the store. Any other failure is a
+            reply.
         """
+        identity = None
         try:
             if isinstance(message, dict) and message.get("type") == "join":
                 return self._join(message)
@@ -116,8 +126,16 @@ class PupilService:
                 return {"screen": "join"}, ""
             with seat.lock:
                 return {**seat.session.handle(message), "who": seat.who}, None
-        except Exception:
+        except Exception as error:
             kind = message.get("type") if isinstance(message, dict) else type(message).__name__
+            if is_outage(error):
+                log.warning("Pupil message of type %r not played: database unavailable", kind)
+                # The session may be part-way through the message: rebuilt from the store
+                # when the pupil sends it again.
+                seat = None if identity is None else self._seats.get(identity)
+                if seat is not None:
+                    self._seats.discard(identity, seat)
+                raise StoreUnavailable(str(error)) from error
             log.exception("Pupil page failed on a message of type %r", kind)
             # The player's session never raises: what failed is a join or a rebuild, so
             # the pupil is back on the join screen, whose button tries again.

@@ -1,7 +1,10 @@
-"""Shared fixtures: the project's bank, a writable copy of it, and the command runner."""
+"""Shared fixtures: the project's bank, a writable copy of it, the command runner, and
+a schema of its own in the test PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,9 +22,44 @@ from calculatice.rally.organise import (
     register_class,
 )
 from calculatice.store import Store, open_store
+from calculatice.store.database import scratch_schema
 
 PROJECT = Path(__file__).resolve().parent.parent
 BANK_FOLDER = PROJECT / "exercices"
+PG_URL_VARIABLE = "CALCULATICE_TEST_PG_URL"
+"""Where the PostgreSQL tests run: the URL that ``scripts/start-postgres.sh`` prints."""
+
+
+def test_postgres_url() -> str:
+    """The test PostgreSQL's URL; without one, fail under CI and skip elsewhere."""
+    url = os.environ.get(PG_URL_VARIABLE, "").strip()
+    if not url:
+        reason = f"needs {PG_URL_VARIABLE} (scripts/start-postgres.sh)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
+
+
+test_postgres_url.__test__ = False  # a helper, not a test
+
+
+def postgres_schema(prefix: str) -> contextlib.AbstractContextManager[str]:
+    """A URL on a new, empty schema of the test PostgreSQL, dropped afterwards."""
+    return scratch_schema(test_postgres_url(), prefix)
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Callable[[str], contextlib.AbstractContextManager[str]]:
+    """:func:`postgres_schema` for fixtures of any scope: ``with postgres_schemas("x") as url``."""
+    return postgres_schema
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """The URL of an empty schema of the test PostgreSQL, for one test."""
+    with postgres_schema("test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

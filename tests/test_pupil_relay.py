@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -220,3 +221,29 @@ def test_calculatice_serve_refuses_the_endpoint_to_a_browser(tmp_path: Path) -> 
         assert httpx.post(address, json=message).status_code == 403
         assert httpx.post(address, json=message, headers={KEY_HEADER: "x"}).status_code == 403
         assert httpx.get(address).status_code == 405
+
+
+def test_a_locked_database_is_answered_503_and_nothing_is_stored(url, store, bank, code) -> None:
+    """SQLite held by another writer past its busy timeout: the kernel is told to try again.
+
+    (The relay widget then draws the pupil's screen again with an error, as
+    for any failure on the way.)
+    """
+    client = RelayClient(url, KEY)
+    _reply, token = client.exchange(None, {"type": "join", "code": code, "name": "Léa"})
+    shown, _kept = client.exchange(token, {"type": "begin"})
+    other = sqlite3.connect(store.engine.url.database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(ValueError, match="answered 503"):
+            client.exchange(token, {"type": "answer", "response": "1", "key": "k1"})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        client.close()
+
+    seance = open_seance(store, bank, code)
+    pupil = store.find_pupil(seance.classroom_id, "Léa")
+    [attempt] = store.attempts_of(pupil.id, seance.id)
+    assert shown["screen"] == "question"
+    assert store.answers_of(attempt.id) == []

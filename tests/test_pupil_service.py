@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from calculatice.catalogue import Bank
+from calculatice.errors import StoreUnavailable
 from calculatice.pupil import JOIN_PROBLEMS, PupilGateway
 from calculatice.pupil_service import PupilService
 from calculatice.seances import format_code, open_seance
@@ -177,3 +179,40 @@ def test_a_failing_store_becomes_a_french_error_not_an_exception(bank, code) -> 
     service = PupilService(broken_store, SECRET, lambda: bank)
     reply, token = service.handle(None, {"type": "join", "code": code, "name": "Léa"})
     assert (reply, token) == ({"screen": "join", "error": JOIN_PROBLEMS["internal"]}, None)
+
+
+def test_a_locked_database_drops_the_session_and_nothing_is_stored_twice(
+    service, store, bank, code
+) -> None:
+    """SQLite held by another writer past its busy timeout: an outage, not a wrong answer.
+
+    The session is dropped, as it may be part-way through the answer, and
+    rebuilt from the store when the pupil comes back: on the feedback of the
+    last stored answer, as after any rebuild ("Suite" is not stored).
+    """
+    _reply, token = join(service, code, "Léa")
+    service.handle(token, {"type": "begin"})
+    _pupil, _seance, questions = questions_of(store, bank, code, "Léa")
+    service.handle(token, {"type": "answer", "response": questions[0].solution, "key": "a0"})
+    service.handle(token, {"type": "next"})
+    second = {"type": "answer", "response": questions[1].solution, "key": "a1"}
+    other = sqlite3.connect(store.engine.url.database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreUnavailable, match="injoignable"):
+            service.handle(token, second)
+        assert service.sessions_in_memory == 0
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    back, _kept = service.handle(token, {"type": "state"})
+    service.handle(token, {"type": "next"})
+    answered, _kept = service.handle(token, second)
+    again, _kept = service.handle(token, second)
+    pupil_id, seance_id, _questions = questions_of(store, bank, code, "Léa")
+    [attempt] = store.attempts_of(pupil_id, seance_id)
+    assert (back["screen"], back["number"], back["score"]) == ("feedback", 1, 1)
+    assert (answered["screen"], answered["number"], answered["score"]) == ("feedback", 2, 2)
+    assert again == answered
+    assert [a.client_key for a in store.answers_of(attempt.id)] == ["a0", "a1"]

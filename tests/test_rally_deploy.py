@@ -12,19 +12,16 @@ import os
 import shutil
 import socket
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
 
 from calculatice.store import open_store
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCRIPT = PROJECT / "deploy" / "rally-cluster.sh"
-PG_URL_VARIABLE = "CALCULATICE_TEST_PG_URL"
 
 
 def _free_ports(count: int) -> int:
@@ -55,25 +52,15 @@ def _missing(reason: str) -> None:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, postgres_schemas
 ) -> Iterator[str]:
     if shutil.which("nginx") is None:
         _missing("needs nginx (apt-get install nginx-light)")
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('database') / 'rally.sqlite'}"
         return
-    url = os.environ.get(PG_URL_VARIABLE, "").strip()
-    if not url:
-        _missing(f"needs {PG_URL_VARIABLE} (scripts/start-postgres.sh)")
-    schema = f"rally_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in url else "?"
-    yield f"{url}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+    with postgres_schemas("rally") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

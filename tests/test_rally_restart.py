@@ -3,19 +3,22 @@
 A pair answers, the server is killed without warning, started again on the
 same port and database, and the pair's page sends its last answer again, as
 ``player.js`` does after a network failure: the answer is stored once, the
-token still names the pair, and the round carries on from where it was.
+token still names the pair, and the round carries on from where it was. The
+same when the database, not the server, is out of reach for a while.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
-from calculatice.store import open_store
+from calculatice.store import create_store_engine, open_store
 from calculatice.web.launch import CHROMIUM_FLAGS, chromium_executable, running_server
 
 SECRET = {"CALCULATICE_RALLY_SECRET": "restart-test"}
@@ -71,11 +74,15 @@ def test_answers_survive_a_kill_and_a_retried_answer_is_stored_once(
     assert "error" not in retried
     assert (moved_on["screen"], moved_on["number"]) == ("question", 3)
     assert (after["screen"], after["number"], "error" in after) == ("feedback", 3, False)
+    assert _stored_keys(db_url, code) == ["k0", "k1", "k2"]
+
+
+def _stored_keys(db_url: str, code: str) -> list[str | None]:
+    """The answers' keys of the class's one pair, as stored, in order."""
     with open_store(db_url) as store:
         [pupil] = store.pupils_of(store.classroom_by_code(code).id)
         [attempt] = store.attempts_of(pupil.id, _round_seance(store))
-        keys = [answer.client_key for answer in store.answers_of(attempt.id)]
-    assert keys == ["k0", "k1", "k2"]
+        return [answer.client_key for answer in store.answers_of(attempt.id)]
 
 
 def _round_seance(store) -> int:
@@ -131,3 +138,57 @@ def test_the_page_waits_through_a_restart_and_its_answer_lands_once(
         [attempt] = store.attempts_of(pupil.id, _round_seance(store))
         typed = [answer.typed for answer in store.answers_of(attempt.id)]
     assert typed == ["999", "888"]
+
+
+@contextlib.contextmanager
+def _database_closed(db_url: str) -> Iterator[None]:
+    """PostgreSQL refuses the database and ends its connections, as while it restarts."""
+    database = make_url(db_url).database
+    # From another database, so that this connection is not refused too.
+    admin = create_store_engine(make_url(db_url).set(database="postgres"), migrating=True)
+    with admin.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        try:
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                f" WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+            )
+            yield
+        finally:
+            connection.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+    admin.dispose()
+
+
+def test_a_database_outage_makes_the_page_wait_and_loses_no_answer(
+    pg_schema_url: str, open_rally_class, tmp_path: Path
+) -> None:
+    """PostgreSQL out of reach: 503 (the page waits and sends again), then the round goes on."""
+    code = open_rally_class(pg_schema_url)
+    with running_server(tmp_path, pg_schema_url, OPTIONS, SECRET) as server:
+        client = httpx.Client(base_url=server.url, timeout=20)
+
+        def post(message: dict) -> httpx.Response:
+            return client.post("/rallye/api", json=message)
+
+        post({"type": "join", "code": code, "name": "Léa et Tom"})
+        post({"type": "begin"})
+        first = post({"type": "answer", "response": "7", "key": "k0"}).json()
+        post({"type": "next"})
+        with _database_closed(pg_schema_url):
+            refused = [post({"type": "answer", "response": "7", "key": "k1"}) for _ in range(2)]
+            redraw = post({"type": "state"})
+        retried = post({"type": "answer", "response": "7", "key": "k1"}).json()
+        moved_on = post({"type": "next"}).json()
+        after = post({"type": "answer", "response": "7", "key": "k2"}).json()
+        client.close()
+
+    assert (first["screen"], first["number"]) == ("feedback", 1)
+    assert [response.status_code for response in [*refused, redraw]] == [503, 503, 503]
+    assert refused[0].headers["Retry-After"] == "1"
+    assert "réessaie" in refused[0].json()["error"]
+    assert "answer" not in refused[0].text and "expected" not in refused[0].text
+    assert (retried["screen"], retried["number"], "error" in retried) == ("feedback", 2, False)
+    assert (moved_on["screen"], moved_on["number"]) == ("question", 3)
+    assert (after["screen"], after["number"], "error" in after) == ("feedback", 3, False)
+    assert _stored_keys(pg_schema_url, code) == ["k0", "k1", "k2"]

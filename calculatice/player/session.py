@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from calculatice.catalogue import Exercise
 from calculatice.engines.base import Outcome, Question, Response, Verdict
-from calculatice.errors import CalculaticeError
+from calculatice.errors import CalculaticeError, StoreUnavailable
 from calculatice.options import CommonOptions
 from calculatice.scoring import STARS, ExerciseRun, Feedback, Result, Step
 
@@ -325,7 +325,10 @@ class PlayerSession:
         -------
         dict
             The reply: ``"screen"`` and what draws it, plus ``"error"`` (French)
-            when the message could not be acted on. Never raises.
+            when the message could not be acted on. Never raises, but
+            :class:`~calculatice.errors.StoreUnavailable` from the recorder:
+            the session may then be part-way through the message, and must
+            be rebuilt from the store before it plays another.
         """
         try:
             kind = _message_type(message)
@@ -346,6 +349,10 @@ class PlayerSession:
         except _BadMessage as error:
             logger.warning("Rejected a player message: %s", error.reason)
             return self._error_reply(error.french)
+        except StoreUnavailable:
+            # The recorder could not write: the server answers "try again" and plays
+            # the message again on a session rebuilt from what the store holds.
+            raise
         except Exception:
             logger.exception("The player failed on a message of type %r", _type_of(message))
             return self._error_reply(ERROR_INTERNAL)

@@ -26,6 +26,7 @@ from typing import Any
 from tornado import httputil, web
 from tornado.ioloop import IOLoop
 
+from calculatice.errors import StoreUnavailable
 from calculatice.rally.service import PROBLEMS, RallyService
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,8 @@ class RallyApi:
                 self.executor, self.service.handle, token, message
             )
             future.add_done_callback(partial(self._reply_from, request, token))
+        except StoreUnavailable:
+            _respond_unavailable(request)
         except Exception:
             log.exception("Rally page failed on a request")
             _respond(request, 500, {"screen": "join", "error": PROBLEMS["internal"]})
@@ -125,6 +128,8 @@ class RallyApi:
     def _reply_from(self, request: httputil.HTTPServerRequest, token: str | None, future) -> None:
         try:
             self._reply(request, token, *future.result())
+        except StoreUnavailable:
+            _respond_unavailable(request)
         except Exception:
             log.exception("Rally page failed on a request")
             _respond(request, 500, {"screen": "join", "error": PROBLEMS["internal"]})
@@ -175,6 +180,15 @@ def _respond(
     start = httputil.ResponseStartLine("HTTP/1.1", status, httputil.responses[status])
     request.connection.write_headers(start, headers, body)
     request.connection.finish()
+
+
+def _respond_unavailable(request: httputil.HTTPServerRequest) -> None:
+    """503 while the database cannot be reached: the page waits and sends the message again.
+
+    ``player.js`` treats a 503 as a network failure (as it does a proxy's),
+    with its « Connexion interrompue » banner, for up to a minute.
+    """
+    _respond(request, 503, {"error": PROBLEMS["unavailable"]}, [("Retry-After", "1")])
 
 
 def _set_cookie(value: str, path: str, days: int, protocol: str) -> str:

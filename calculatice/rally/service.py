@@ -24,12 +24,14 @@ from typing import Any
 
 from calculatice.catalogue import Bank, Exercise, load_bank
 from calculatice.engines.base import Question
+from calculatice.errors import StoreUnavailable
 from calculatice.player.recent import RecentSessions
 from calculatice.player.session import PlayerSession
 from calculatice.pupil import NNBSP, StoreRecorder, clean_name, stored_answers
 from calculatice.rally.definition import RallyDefinition
 from calculatice.rally.organise import RallyRound, is_open, round_for_class
 from calculatice.seances import normalise_code
+from calculatice.store.database import is_outage
 from calculatice.store.models import utc_now
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ PROBLEMS = {
         "Écrivez seulement vos prénoms, avec des lettres (pas de chiffres ni de signes)."
     ),
     "internal": f"Un problème est survenu{NNBSP}: recharge la page.",
+    "unavailable": f"Le serveur est occupé{NNBSP}: attends, la page réessaie toute seule…",
 }
 
 
@@ -214,6 +217,15 @@ class RallyService:
 
         The token returned is ``""`` when the page must forget it (the pair
         left), the same token otherwise, ``None`` when there is none.
+
+        Raises
+        ------
+        StoreUnavailable
+            The database could not be reached (a restart of PostgreSQL, an
+            SQLite file locked past its busy timeout). The pair's session in
+            memory is dropped, as the message may have moved it on without its
+            answer being stored; the same message sent again is played on a
+            session rebuilt from the store. Any other failure is a reply.
         """
         try:
             kind = message.get("type") if isinstance(message, dict) else None
@@ -222,9 +234,20 @@ class RallyService:
             if kind == "leave":
                 return {"screen": "join"}, ""
             return self._play(token, message)
-        except Exception:
-            log.exception("Rally page failed on a message of type %r", _kind(message))
-            return {"screen": "join", "error": PROBLEMS["internal"]}, token
+        except Exception as error:
+            if not is_outage(error):
+                log.exception("Rally page failed on a message of type %r", _kind(message))
+                return {"screen": "join", "error": PROBLEMS["internal"]}, token
+            log.warning(
+                "Rally message of type %r not played, the database is unavailable: %s",
+                _kind(message),
+                error,
+            )
+            identity = self.tokens.read(token)
+            pair = None if identity is None else self._pairs.get(identity[0])
+            if pair is not None:
+                self._pairs.discard(identity[0], pair)
+            raise StoreUnavailable(str(error)) from error
 
     @property
     def backend(self) -> str | None:

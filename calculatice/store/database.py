@@ -8,18 +8,24 @@ migrations shipped inside this package, run by :func:`upgrade`, so no
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
+import sqlite3
+import sys
+import uuid
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from calculatice.errors import StoreError
+from calculatice.errors import StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -28,6 +34,9 @@ if TYPE_CHECKING:
 # reads and writes rows, and each megabyte of a kernel counts thirty times a class.
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 URL_VARIABLE = "CALCULATICE_DB_URL"
 """The environment variable that holds the database URL."""
@@ -45,6 +54,39 @@ On SQLite such a transaction starts with ``BEGIN IMMEDIATE``: it takes the
 write lock at once, waiting up to the busy timeout, instead of reading first
 and failing with "database is locked" when it later tries to write.
 """
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether a failure says the database cannot be reached now, rather than a fault here.
+
+    SQLAlchemy's and the drivers' ``OperationalError``: a connection refused
+    or lost, a server shutting down, an SQLite file locked past the busy
+    timeout. Broken constraints and programming errors are faults, not outages.
+    """
+    if isinstance(error, StoreUnavailable | OperationalError | sqlite3.OperationalError):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(error, psycopg.OperationalError)
+
+
+def reporting_outages(method: Callable[P, R]) -> Callable[P, R]:
+    """Make a store method raise :class:`StoreUnavailable` when the database is out of reach.
+
+    For the methods that a player's recorder calls: the player catches every
+    other failure and shows it, but an outage must reach the server, which
+    answers "try again" and rebuilds the player from the store.
+    """
+
+    @functools.wraps(method)
+    def reporting(*arguments: P.args, **keywords: P.kwargs) -> R:
+        try:
+            return method(*arguments, **keywords)
+        except Exception as error:
+            if isinstance(error, StoreUnavailable) or not is_outage(error):
+                raise
+            raise StoreUnavailable(f"Base de données injoignable : {error}") from error
+
+    return reporting
 
 
 def default_url() -> str:
@@ -139,6 +181,28 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
     def _on_begin(connection: Connection) -> None:
         writes = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+@contextlib.contextmanager
+def scratch_schema(url: str, prefix: str) -> Iterator[str]:
+    """A URL on a new, empty schema of a PostgreSQL database, dropped with its tables after.
+
+    For tests and benchmarks that share one PostgreSQL database: each gets a
+    schema of its own (``prefix`` and a random suffix), put first on the
+    search path of every connection made from the URL.
+    """
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    # No pool: the caller may end every connection to the database meanwhile.
+    admin = create_store_engine(url, migrating=True)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
 
 
 def alembic_config(url: str | URL | None = None) -> Config:

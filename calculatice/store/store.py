@@ -25,6 +25,7 @@ from calculatice.store.database import (
     WRITE_OPTION,
     create_store_engine,
     parse_url,
+    reporting_outages,
     upgrade,
 )
 from calculatice.store.direct import hot_statements_for
@@ -308,6 +309,7 @@ class Store:
 
     # Attempts and answers.
 
+    @reporting_outages
     def start_attempt(
         self,
         pupil_id: int,
@@ -372,6 +374,7 @@ class Store:
         logger.debug("Attempt %s started: pupil %s, %s", attempt_id, pupil_id, exercise_id)
         return attempt_id
 
+    @reporting_outages
     def record_answer(
         self,
         attempt_id: int,
@@ -454,6 +457,7 @@ class Store:
             logger.debug("Answer %s already recorded for key %r", already, client_key)
             return already
 
+    @reporting_outages
     def finish_attempt(
         self,
         attempt_id: int,

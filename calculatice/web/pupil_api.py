@@ -20,6 +20,7 @@ from typing import Any
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from calculatice.errors import StoreUnavailable
 from calculatice.pupil_service import PupilService
 from calculatice.web.relay import API_PATH, KEY_HEADER
 
@@ -51,9 +52,14 @@ class PupilApiHandler(web.RequestHandler):
         body = self._body()
         if body is None:
             raise web.HTTPError(400)
-        reply, token = await IOLoop.current().run_in_executor(
-            self.executor, self.service.handle, body.get("token"), body.get("message")
-        )
+        try:
+            reply, token = await IOLoop.current().run_in_executor(
+                self.executor, self.service.handle, body.get("token"), body.get("message")
+            )
+        except StoreUnavailable:
+            # The kernel shows the pupil's screen again with the error; sent again, the
+            # message is played on a session rebuilt from the store.
+            raise web.HTTPError(503) from None
         self.finish({"token": token, "reply": reply})
 
     def _body(self) -> dict[str, Any] | None:
