@@ -23,6 +23,11 @@ stored more than once), the server's peak resident memory and CPU, the
 clients' CPU, and the latency of the health URL sampled every 100 ms (how
 free the server's loop stays).
 
+With ``--restart-database-at SECONDS`` (PostgreSQL, whose data folder is
+``--pg-data``), the database is restarted that long after the first join,
+its connections cut: the servers answer 503 meanwhile, the pairs send again
+as the page does, and the same check is made.
+
 With ``--kill-at SECONDS``, the server (with several processes: the first
 one) is killed (SIGKILL) that long after the first join and started again on
 the same port and database; the pairs retry until it answers (or nginx sends
@@ -136,6 +141,9 @@ class Figures:
     client_cpu_share: float = 0.0
     killed_at_s: float | None = None
     restart_s: float | None = None
+    database_restarted_at_s: float | None = None
+    database_restart_s: float | None = None
+    """How long ``pg_ctl restart`` took (``--restart-database-at``): PostgreSQL was down."""
     load_average_1min_before: float = 0.0
     load_average_1min: float = 0.0
     database: str = "sqlite"
@@ -532,6 +540,22 @@ class Cluster:
         return self.spent_cpu + _cpu_seconds(self.pids())
 
 
+def restart_postgres(data_dir: Path) -> float:
+    """Restart the PostgreSQL cluster of ``data_dir`` (fast: connections cut); its seconds.
+
+    As ``scripts/start-postgres.sh`` runs it: Debian's ``pg_ctl`` as the
+    ``postgres`` user, with the options it was started with.
+    """
+    pg_ctl = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
+    started = time.monotonic()
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", str(pg_ctl), "restart", "-D", str(data_dir),
+         "-m", "fast", "-w", "-t", "60", "-l", str(data_dir / "server.log")],
+        check=True, cwd="/", stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.monotonic() - started
+
+
 def database_cpu_seconds(db_url: str) -> float | None:
     """CPU time PostgreSQL's processes on this machine have used so far; ``None`` on SQLite.
 
@@ -650,6 +674,14 @@ async def run_load(
             await asyncio.sleep(max(0.0, started + arguments.kill_at - time.monotonic()))
             figures.killed_at_s = arguments.kill_at
             figures.restart_s = round(await asyncio.to_thread(server.kill_and_restart), 1)
+        if arguments.restart_database_at is not None:
+            await asyncio.sleep(
+                max(0.0, started + arguments.restart_database_at - time.monotonic())
+            )
+            figures.database_restarted_at_s = arguments.restart_database_at
+            figures.database_restart_s = round(
+                await asyncio.to_thread(restart_postgres, arguments.pg_data), 1
+            )
         results = await asyncio.gather(*clients)
         steady_spent = await steady
     stop.set()
@@ -752,6 +784,18 @@ def main() -> None:
         "by deploy/rally-cluster.sh",
     )
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite)")
+    parser.add_argument(
+        "--restart-database-at",
+        type=float,
+        default=None,
+        help="restart PostgreSQL (pg_ctl restart -m fast) that many seconds after the first join",
+    )
+    parser.add_argument(
+        "--pg-data",
+        type=Path,
+        default=Path("/tmp/calculatice-pg"),
+        help="the data folder of the PostgreSQL that --restart-database-at restarts",
+    )
     parser.add_argument("--url", default=None, help="use this server instead of starting one")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file for the figures")
     parser.add_argument(
@@ -767,6 +811,10 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.kill_at is not None and arguments.url:
         parser.error("--kill-at needs the server this run starts (no --url)")
+    if arguments.restart_database_at is not None and not (arguments.db or "").startswith(
+        "postgresql"
+    ):
+        parser.error("--restart-database-at needs a PostgreSQL --db")
     if arguments.processes > 1 and arguments.url:
         parser.error("--processes starts its own servers: no --url")
     if arguments.processes > 1 and shutil.which("nginx") is None:
@@ -797,7 +845,9 @@ def main() -> None:
             server = Server(stack, folder, db_url)
             url = server.start()
         cpu_before = server.cpu_seconds() if server is not None else 0.0
-        database_before = database_cpu_seconds(db_url)
+        # A restarted PostgreSQL starts its processes' CPU from nothing: not measured then.
+        restarting = arguments.restart_database_at is not None
+        database_before = None if restarting else database_cpu_seconds(db_url)
         wall = time.monotonic()
         outcome = asyncio.run(run_load(url, codes, arguments, figures, server))
         wall = time.monotonic() - wall
