@@ -166,11 +166,14 @@ class StoreRecorder:
 def stored_answers(store, pupil_id: int, seance_id: int) -> tuple[list[Any], list[AnswerRecord]]:
     """The pupil's attempts at a séance and their answers, as the player records them."""
     attempts = store.attempts_of(pupil_id, seance_id)
+    answers: dict[int, list[Any]] = {}
+    for answer in store.answers_in_seance(pupil_id, seance_id):
+        answers.setdefault(answer.attempt_id, []).append(answer)
     records: list[AnswerRecord] = []
     runs: dict[int, int] = {}
     for attempt in attempts:
         runs[attempt.position] = runs.get(attempt.position, 0) + 1
-        for answer in store.answers_of(attempt.id):
+        for answer in answers.get(attempt.id, ()):
             records.append(
                 AnswerRecord(
                     position=attempt.position,

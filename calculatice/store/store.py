@@ -515,15 +515,38 @@ class Store:
         with self._reading() as session:
             return [_record(AnswerRecord, answer) for answer in session.scalars(query)]
 
+    def answers_in_seance(self, pupil_id: int, seance_id: int) -> list[AnswerRecord]:
+        """Every answer of a pupil in a séance: attempt by attempt, as :meth:`attempts_of`
+        orders them, then as :meth:`answers_of` does, in one query.
+
+        A session rebuilt from the store (a pair served by another process, a
+        restart) reads them all at once, rather than an attempt at a time.
+        """
+        query = (
+            select(*Answer.__table__.c)
+            .join(Attempt, Attempt.id == Answer.attempt_id)
+            .where(Attempt.pupil_id == pupil_id, Attempt.seance_id == seance_id)
+            .order_by(
+                Attempt.started_at,
+                Attempt.id,
+                Answer.question_index,
+                Answer.attempt_number,
+                Answer.id,
+            )
+        )
+        with self._engine.connect() as connection:
+            return [_record(AnswerRecord, row) for row in connection.execute(query)]
+
     def attempts_of(self, pupil_id: int, seance_id: int | None) -> list[AttemptRecord]:
         """A pupil's attempts in a séance (``None``: outside any séance), oldest first."""
+        # Core rather than the ORM: every session rebuilt from the store reads them.
         query = (
-            select(Attempt)
+            select(*Attempt.__table__.c)
             .where(Attempt.pupil_id == pupil_id, _same_seance(seance_id))
             .order_by(Attempt.started_at, Attempt.id)
         )
-        with self._reading() as session:
-            return [_record(AttemptRecord, attempt) for attempt in session.scalars(query)]
+        with self._engine.connect() as connection:
+            return [_record(AttemptRecord, row) for row in connection.execute(query)]
 
     def progress_of(self, pupil_id: int, seance_id: int) -> tuple[int, int]:
         """How many attempts and answers a pupil has in a séance, in one cheap query.
