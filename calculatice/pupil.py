@@ -23,10 +23,11 @@ from typing import Any
 
 from calculatice.catalogue import Bank, Exercise, default_bank_folder, load_bank, load_exercise
 from calculatice.engines.base import Question
-from calculatice.errors import CalculaticeError
+from calculatice.errors import CalculaticeError, StoreUnavailable
 from calculatice.player.session import AnswerRecord, PlayerSession
 from calculatice.scoring import Result
 from calculatice.seances import Seance, SeanceError, open_seance
+from calculatice.store.database import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +276,8 @@ class PupilGateway:
         self._store = None
         self._session: PlayerSession | None = None
         self._who: dict[str, str] = {}
+        self._joined: tuple[Seance, int] | None = None
+        self._stale = False
 
     @property
     def screen(self) -> str:
@@ -288,10 +291,28 @@ class PupilGateway:
                 return self._join(message)
             if self._session is None:
                 return {"screen": "join"}
+            if self._stale:
+                self._rebuild()
             return {**self._session.handle(message), "who": self._who}
+        except StoreUnavailable:
+            log.warning("Pupil page: the database is unavailable, %r not played", message)
+            # The session may be part-way through the message: rebuilt from the store
+            # before the next one.
+            self._stale = self._session is not None
+            return {"screen": self.screen, "error": JOIN_PROBLEMS["internal"]}
         except Exception:
             log.exception("Pupil page failed on %r", message)
             return {"screen": self.screen, "error": JOIN_PROBLEMS["internal"]}
+
+    def _rebuild(self) -> None:
+        seance, pupil_id = self._joined
+        try:
+            self._session = resume_session(self._store, seance, pupil_id, self._clock)
+        except Exception as error:
+            if is_outage(error):
+                raise StoreUnavailable(str(error)) from error
+            raise
+        self._stale = False
 
     def _join(self, message: dict) -> dict[str, Any]:
         try:
@@ -304,6 +325,7 @@ class PupilGateway:
         except JoinRefused as refused:
             return refused.reply()
         self._session = resume_session(self._store, seance, pupil.id, self._clock)
+        self._joined, self._stale = (seance, pupil.id), False
         self._who = who(pupil.display_name, seance)
         log.info("Pupil %s joined séance %s", pupil.id, seance.code)
         return {**self._session.handle({"type": "state"}), "who": self._who}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -134,6 +135,36 @@ def test_a_reload_resumes_where_the_pupil_was(store, bank, clock, demo_code) -> 
     reply = reloaded.handle({"type": "next"})
     assert (reply["screen"], reply["number"], reply["score"]) == ("question", 3, 2)
     assert len(store.pupils_of(1)) == 1
+
+
+def test_a_locked_database_is_an_error_then_the_session_is_rebuilt(
+    store, bank, clock, demo_code
+) -> None:
+    """SQLite held past its busy timeout: a French error, then the answer sent again counts."""
+    gateway = gateway_for(store, bank, clock)
+    gateway.handle({"type": "join", "code": demo_code, "name": "Léa"})
+    gateway.handle({"type": "begin"})
+    questions = first_questions(store, bank, demo_code, "Léa")
+    gateway.handle({"type": "answer", "response": questions[0].solution, "key": "a0"})
+    gateway.handle({"type": "next"})
+    second = {"type": "answer", "response": questions[1].solution, "key": "a1"}
+    other = sqlite3.connect(store.engine.url.database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        refused = gateway.handle(second)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    # Rebuilt from the store: the first answer's feedback again ("Suite" is not stored).
+    back = gateway.handle({"type": "state"})
+    gateway.handle({"type": "next"})
+    answered = gateway.handle(second)
+    assert (refused["screen"], refused["error"]) == ("question", JOIN_PROBLEMS["internal"])
+    assert (back["screen"], back["number"], back["score"]) == ("feedback", 1, 1)
+    assert (answered["screen"], answered["number"], answered["score"]) == ("feedback", 2, 2)
+    [attempt] = store.attempts_of(store.pupils_of(1)[0].id, 1)
+    assert [answer.client_key for answer in store.answers_of(attempt.id)] == ["a0", "a1"]
 
 
 def test_a_pair_is_one_participant(store, bank, clock, demo_code) -> None:
