@@ -24,8 +24,9 @@ from calculatice.pupil_relay import RelayPlayerWidget, pupil_page
 from calculatice.pupil_service import PupilService
 from calculatice.seances import open_seance
 from calculatice.store import Store
+from calculatice.web.bodies import MAX_BODY_BYTES
 from calculatice.web.launch import free_port, running_server
-from calculatice.web.pupil_api import MAX_BODY_BYTES, pupil_api_handlers
+from calculatice.web.pupil_api import pupil_api_handlers
 from calculatice.web.relay import (
     API_PATH,
     ERROR_INTERNAL,

@@ -28,6 +28,7 @@ from tornado.ioloop import IOLoop
 
 from calculatice.errors import StoreUnavailable
 from calculatice.rally.service import PROBLEMS, RallyService
+from calculatice.web.bodies import json_message
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,6 @@ COOKIE = "calculatice_rallye"
 COOKIE_DAYS = 30
 SECRET_VARIABLE = "CALCULATICE_RALLY_SECRET"
 """Signs the pairs' tokens; set the same value in every process behind one address."""
-MAX_BODY_BYTES = 16_384
-"""Largest message accepted: a player message is a few hundred bytes."""
 WORKERS_VARIABLE = "CALCULATICE_RALLY_WORKERS"
 """Threads that run the players' work when the store is PostgreSQL (default :data:`WORKERS`).
 
@@ -103,7 +102,7 @@ class RallyApi:
             if request.method != "POST":
                 _respond(request, 405, {"error": PROBLEMS["internal"]}, [("Allow", "POST")])
                 return
-            message = _message(request)
+            message = json_message(request)
             if message is None:
                 _respond(request, 200, {"screen": "join", "error": PROBLEMS["internal"]})
                 return
@@ -148,18 +147,6 @@ class RallyApi:
         elif kept is not None and kept != token:
             headers.append(("Set-Cookie", _set_cookie(kept, path, COOKIE_DAYS, request.protocol)))
         _respond(request, 200, reply, headers)
-
-
-def _message(request: httputil.HTTPServerRequest) -> Any:
-    """The JSON message of a request, or ``None`` when it is not one."""
-    if len(request.body) > MAX_BODY_BYTES:
-        return None
-    if not request.headers.get("Content-Type", "").startswith("application/json"):
-        return None
-    try:
-        return json.loads(request.body)
-    except ValueError:
-        return None
 
 
 def _respond(

@@ -12,7 +12,6 @@ commit waits on the disk.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,12 +21,11 @@ from tornado.ioloop import IOLoop
 
 from calculatice.errors import StoreUnavailable
 from calculatice.pupil_service import PupilService
+from calculatice.web.bodies import json_message
 from calculatice.web.relay import API_PATH, KEY_HEADER
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 16_384
-"""Largest message accepted: a player message is a few hundred bytes."""
 WORKERS = 8
 """Threads that run the players' work; the store's commits overlap in them."""
 
@@ -63,14 +61,7 @@ class PupilApiHandler(web.RequestHandler):
         self.finish({"token": token, "reply": reply})
 
     def _body(self) -> dict[str, Any] | None:
-        if len(self.request.body) > MAX_BODY_BYTES:
-            return None
-        if not self.request.headers.get("Content-Type", "").startswith("application/json"):
-            return None
-        try:
-            body = json.loads(self.request.body)
-        except ValueError:
-            return None
+        body = json_message(self.request)
         if not isinstance(body, dict) or not isinstance(body.get("token") or "", str):
             return None
         return body
