@@ -75,8 +75,9 @@ class PupilService:
 
     Notes
     -----
-    :meth:`handle` is thread-safe and never raises: the HTTP handler runs it
-    in worker threads.
+    :meth:`handle` is thread-safe and raises nothing but
+    :class:`~calculatice.errors.StoreUnavailable` (answered 503 by the HTTP
+    handler); the handler runs it in worker threads.
     """
 
     def __init__(
@@ -137,8 +138,8 @@ class PupilService:
                     self._seats.discard(identity, seat)
                 raise StoreUnavailable(str(error)) from error
             log.exception("Pupil page failed on a message of type %r", kind)
-            # The player's session never raises: what failed is a join or a rebuild, so
-            # the pupil is back on the join screen, whose button tries again.
+            # The player's session raises nothing else: what failed is a join or a
+            # rebuild, so the pupil is back on the join screen, whose button tries again.
             return {"screen": "join", "error": JOIN_PROBLEMS["internal"]}, None
 
     def warm_up(self) -> None:

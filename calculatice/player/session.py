@@ -217,8 +217,10 @@ class PlayerSession:
     Notes
     -----
     :meth:`handle` is the only entry point once the session is built, and
-    it never raises: a bad message gets the current screen with a French
-    ``"error"``, and the reason is logged in English.
+    it raises nothing but the recorder's
+    :class:`~calculatice.errors.StoreUnavailable`: a bad message gets the
+    current screen with a French ``"error"``, and the reason is logged in
+    English.
     """
 
     def __init__(

@@ -180,8 +180,10 @@ class RallyService:
 
     Notes
     -----
-    :meth:`handle` is thread-safe and never raises: the HTTP handler runs
-    it in a worker thread so that the server's loop keeps answering.
+    :meth:`handle` is thread-safe and raises nothing but
+    :class:`~calculatice.errors.StoreUnavailable` (answered 503 by the HTTP
+    handler); on PostgreSQL the handler runs it in a worker thread so that
+    the server's loop keeps answering.
     """
 
     def __init__(
