@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,21 @@ class StoreRecorder:
         self._seed = seed
         self._attempt_by_position: dict[int, int] = {}
         self._runs: dict[int, int] = {}
+
+    @contextmanager
+    def writing_to(self, writes) -> Iterator[None]:
+        """Send the events to ``writes`` rather than to the store for a while.
+
+        ``writes`` has the store's ``start_attempt``, ``record_answer`` and
+        ``finish_attempt``: the rally's group commit on PostgreSQL
+        (:class:`calculatice.store.batched.PendingWrites`) keeps one message's
+        rows there and writes them with other pairs' in one statement.
+        """
+        store, self._store = self._store, writes
+        try:
+            yield
+        finally:
+            self._store = store
 
     def restore(self, attempts: Sequence[Any]) -> None:
         """Continue after a reload: later answers go to the latest attempt of each exercise."""

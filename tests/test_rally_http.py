@@ -7,6 +7,7 @@ a short one for the browser (13 exercises of one question each).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -118,15 +119,25 @@ def _prepare(folder: Path, db_url: str) -> dict[str, str]:
     return codes
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RallyServer]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_schemas,
+) -> Iterator[RallyServer]:
+    """The server on an SQLite file (messages played on the loop, one commit each), then on
+    PostgreSQL (played ahead on the loop, written in batches: calculatice.store.batched)."""
     folder = tmp_path_factory.mktemp("rally-server")
-    db_url = f"sqlite:///{folder / 'rally.sqlite'}"
-    codes = _prepare(folder, db_url)
-    options = ["--no-demo", "--pool-size", "0"]
-    secret = {"CALCULATICE_RALLY_SECRET": "test-secret"}
-    with running_server(folder, db_url, options, secret) as running:
-        yield RallyServer(running.url, db_url, codes)
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            db_url = f"sqlite:///{folder / 'rally.sqlite'}"
+        else:
+            db_url = stack.enter_context(postgres_schemas("rally_http"))
+        codes = _prepare(folder, db_url)
+        options = ["--no-demo", "--pool-size", "0"]
+        secret = {"CALCULATICE_RALLY_SECRET": "test-secret"}
+        with running_server(folder, db_url, options, secret) as running:
+            yield RallyServer(running.url, db_url, codes)
 
 
 class Pair:

@@ -5,13 +5,17 @@ talks to ``POST /rallye/api``, one JSON message per request. The pair's
 signed token travels in an HttpOnly cookie, so a reload puts the pair back
 where it was. The player's work (drawing, grading, writing the answer) runs
 on the server's loop when the store is SQLite, where a commit is quicker
-than a thread switch, and in a small thread pool on PostgreSQL, so that the
-loop keeps answering other pairs and Voilà's pages while a commit waits on
-the network (see :data:`WORKERS_VARIABLE`).
+than a thread switch. On PostgreSQL the loop plays a pair's message at once
+too, but its writes wait for a batch that many pairs' messages share
+(:mod:`calculatice.store.batched`), and the reply goes out once that batch
+is committed; joins and pairs not in memory, which read the store, go to a
+small thread pool (see :data:`WORKERS_VARIABLE`), so that the loop keeps
+answering other pairs and Voilà's pages meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -40,15 +44,16 @@ COOKIE_DAYS = 30
 SECRET_VARIABLE = "CALCULATICE_RALLY_SECRET"
 """Signs the pairs' tokens; set the same value in every process behind one address."""
 WORKERS_VARIABLE = "CALCULATICE_RALLY_WORKERS"
-"""Threads that run the players' work when the store is PostgreSQL (default :data:`WORKERS`).
+"""Threads for the messages the loop does not play itself on PostgreSQL (default :data:`WORKERS`).
 
 On SQLite every message is answered on the server's loop itself: a commit
 there takes a few tens of microseconds (WAL, no sync but at checkpoints),
 much less than handing the message to a thread and back under the
-interpreter's lock, which doubled the CPU a request costs. A PostgreSQL
-commit waits on the network: there the messages that draw questions or
-record answers go to the threads, so that the loop keeps answering. ``0``
-answers every message on the loop whatever the database.
+interpreter's lock, which doubled the CPU a request costs. On PostgreSQL
+the loop plays the messages of pairs in memory and batches their writes;
+joins, and pairs whose session must first be read back from the store, go
+to these threads. ``0`` answers every message on the loop, one statement at
+a time, whatever the database.
 """
 WORKERS = 4
 
@@ -96,6 +101,8 @@ class RallyApi:
     def __init__(self, service: RallyService, executor: ThreadPoolExecutor | None) -> None:
         self.service = service
         self.executor = executor
+        self._settling: set[asyncio.Future] = set()
+        """Replies waiting for their writes' batch (held: the loop keeps weak references)."""
 
     def __call__(self, request: httputil.HTTPServerRequest) -> None:
         try:
@@ -107,17 +114,42 @@ class RallyApi:
                 _respond(request, 200, {"screen": "join", "error": PROBLEMS["internal"]})
                 return
             token = _cookie(request.headers.get("Cookie", ""))
-            if (
-                self.executor is None
-                or self.service.backend == "sqlite"
-                or self.service.is_light(token, message)
-            ):
+            if self.executor is None or self.service.backend == "sqlite":
                 self._reply(request, token, *self.service.handle(token, message))
                 return
-            future = IOLoop.current().run_in_executor(
-                self.executor, self.service.handle, token, message
-            )
-            future.add_done_callback(partial(self._reply_from, request, token))
+            ahead = self.service.play_ahead(token, message)
+            if ahead is not None:
+                settling = asyncio.ensure_future(self._settle(request, token, message, ahead))
+                self._settling.add(settling)
+                settling.add_done_callback(self._settling.discard)
+                return
+            self._in_thread(request, token, message)
+        except StoreUnavailable:
+            _respond_unavailable(request)
+        except Exception:
+            log.exception("Rally page failed on a request")
+            _respond(request, 500, {"screen": "join", "error": PROBLEMS["internal"]})
+
+    def _in_thread(
+        self, request: httputil.HTTPServerRequest, token: str | None, message: Any
+    ) -> None:
+        """Play the message in a worker thread; the reply goes out when it is done."""
+        future = IOLoop.current().run_in_executor(
+            self.executor, self.service.handle, token, message
+        )
+        future.add_done_callback(partial(self._reply_from, request, token))
+
+    async def _settle(
+        self, request: httputil.HTTPServerRequest, token: str | None, message: Any, ahead
+    ) -> None:
+        """Reply to a message played ahead once its writes are committed (PostgreSQL)."""
+        try:
+            reply = await self.service.settle(ahead)
+            if reply is None:
+                # The pair moved on in another process: rebuilt from the store, played again.
+                self._in_thread(request, token, message)
+                return
+            self._reply(request, token, reply, token)
         except StoreUnavailable:
             _respond_unavailable(request)
         except Exception:

@@ -31,6 +31,7 @@ from calculatice.pupil import NNBSP, StoreRecorder, clean_name, stored_answers
 from calculatice.rally.definition import RallyDefinition
 from calculatice.rally.organise import RallyRound, is_open, round_for_class
 from calculatice.seances import normalise_code
+from calculatice.store.batched import PendingWrites, PostgresBatches
 from calculatice.store.database import is_outage
 from calculatice.store.models import utc_now
 
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 
 MAX_SESSIONS = 5000
 """Pairs kept in memory per process; beyond, the least recently seen is rebuilt when it returns."""
-LIGHT_MESSAGES = frozenset({"next", "continue", "state"})
-"""Messages that neither draw questions nor record answers: see :meth:`RallyService.is_light`."""
 STATUS_SECONDS = 2.0
 """How long a rally's open or closed state is trusted before the store is asked again."""
 
@@ -118,6 +117,16 @@ class _Pair:
     lock: threading.Lock
     checked: Any = None
     """The store's change mark when the session was last found fresh (see :meth:`_fresh`)."""
+
+
+@dataclass
+class Ahead:
+    """A message played at once on a pair's session, its writes not committed yet."""
+
+    pupil_id: int
+    pair: _Pair
+    reply: dict[str, Any]
+    pending: PendingWrites
 
 
 class PairTokens:
@@ -208,6 +217,7 @@ class RallyService:
         self._status: dict[int, tuple[float, str]] = {}
         self._classrooms: dict[str, Any] = {}
         self._backend: str | None = None
+        self._batches: PostgresBatches | None = None
 
     @property
     def sessions_in_memory(self) -> int:
@@ -273,20 +283,71 @@ class RallyService:
             # The first message will try again, and say what went wrong.
             log.exception("The rally page could not open its store or load the bank")
 
-    def is_light(self, token: str | None, message: Any) -> bool:
-        """Whether a message is cheap enough to answer on the server's loop itself.
+    def play_ahead(self, token: str | None, message: Any) -> Ahead | None:
+        """Play a message at once on a pair's session in memory, keeping its writes for a batch.
 
-        "Suite", "Exercice suivant" and a redraw, for a pair in memory: a look at
-        the store's counts and a reply, no commit (except a time-out that fell
-        due meanwhile). Handing such a message to a worker thread and back costs
-        more than answering it.
+        The server's loop does this on PostgreSQL (:mod:`calculatice.store.batched`):
+        the session moves on now, its writes are kept, and :meth:`settle` commits
+        them with other pairs' before the reply may go out. The pair's lock is
+        held until then. ``None`` when the message must go the ordinary way
+        (:meth:`handle`, in a worker thread): a join or a leave, a token that is
+        not good, a pair not in memory or busy with another message, a store
+        other than PostgreSQL, a service not warmed up yet.
+
+        Raises
+        ------
+        StoreUnavailable
+            Ids for new attempts could not be drawn; the pair's session is dropped.
         """
-        if not isinstance(message, dict) or message.get("type") not in LIGHT_MESSAGES:
-            return False
+        batches = self._batches
+        if batches is None or not isinstance(message, dict):
+            return None
+        if message.get("type") in ("join", "leave"):
+            return None
         identity = self.tokens.read(token)
-        if identity is None or self._store is None:
-            return False
-        return identity[0] in self._pairs
+        pair = None if identity is None else self._pairs.get(identity[0])
+        if pair is None or not pair.lock.acquire(blocking=False):
+            return None
+        pupil_id = identity[0]
+        try:
+            pending = PendingWrites(
+                batches, pupil_id, pair.rally_round.seance.id, pair.recorder.progress
+            )
+            with pair.recorder.writing_to(pending):
+                reply = self._handle(pair, message)
+        except BaseException as error:
+            self._pairs.discard(pupil_id, pair)
+            pair.lock.release()
+            if is_outage(error):
+                raise StoreUnavailable(str(error)) from error
+            raise
+        return Ahead(pupil_id, pair, reply, pending)
+
+    async def settle(self, ahead: Ahead) -> dict[str, Any] | None:
+        """Commit the writes of a message played ahead; its reply once they are written.
+
+        ``None`` when they were not written because the pair moved on in another
+        process: the session is dropped, and :meth:`handle` must play the
+        message again (on a session rebuilt from the store).
+
+        Raises
+        ------
+        StoreUnavailable
+            The database could not be reached; the session is dropped, as for
+            :meth:`handle`.
+        """
+        pair = ahead.pair
+        try:
+            written = await ahead.pending.batches.commit(ahead.pending)
+        except BaseException:
+            self._pairs.discard(ahead.pupil_id, pair)
+            pair.lock.release()
+            raise
+        if not written:
+            log.info("Pair %s moved on elsewhere: rebuilding its session", ahead.pupil_id)
+            self._pairs.discard(ahead.pupil_id, pair)
+        pair.lock.release()
+        return ahead.reply if written else None
 
     # Steps.
 
@@ -459,6 +520,7 @@ class RallyService:
                 gc.freeze()
                 gc.set_threshold(50_000, 20, 20)
             self._backend = self._store.engine.dialect.name
+            self._batches = self._store.batched_writes()
             return self._store, self._bank
 
     def close(self) -> None:

@@ -115,11 +115,27 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._direct = hot_statements_for(engine)
         self._refused = (IntegrityError, *(self._direct.integrity_errors if self._direct else ()))
+        self._batches = None
+        self._batches_lock = threading.Lock()
 
     @property
     def direct(self) -> bool:
         """Whether the rally's hot statements bypass SQLAlchemy (SQLite on a file, psycopg)."""
         return self._direct is not None
+
+    def batched_writes(self):
+        """The rally's group commit on PostgreSQL through psycopg, one per store; else ``None``.
+
+        See :mod:`calculatice.store.batched`.
+        """
+        if self._engine.dialect.name != "postgresql" or self._engine.dialect.driver != "psycopg":
+            return None
+        with self._batches_lock:
+            if self._batches is None:
+                from calculatice.store.batched import PostgresBatches
+
+                self._batches = PostgresBatches(self._engine)
+            return self._batches
 
     @property
     def engine(self) -> Engine:
@@ -131,6 +147,8 @@ class Store:
         self._engine.dispose()
         if self._direct is not None:
             self._direct.close()
+        if self._batches is not None:
+            self._batches.close()
 
     def __enter__(self) -> Store:
         return self
@@ -351,17 +369,17 @@ class Store:
         StoreError
             Unknown pupil or séance, or a naive ``started_at``.
         """
-        row = {
-            "pupil_id": pupil_id,
-            "seance_id": seance_id,
-            "context": context,
-            "exercise_id": exercise_id,
-            "position": position,
-            "seed": seed,
-            "options": dict(options or {}),
-            "started_at": _aware("started_at", started_at),
-            "total": total,
-        }
+        row = attempt_row(
+            pupil_id,
+            exercise_id,
+            seed=seed,
+            total=total,
+            options=options,
+            seance_id=seance_id,
+            context=context,
+            position=position,
+            started_at=started_at,
+        )
         refusal = f"Essai refusé : élève {pupil_id} ou séance {seance_id} inconnu."
         if self._direct is not None:
             with self._refusing(refusal), self._one_writer():
@@ -423,20 +441,19 @@ class Store:
         StoreError
             Unknown attempt or outcome, or a naive ``answered_at``.
         """
-        _check_choice("résultat", str(outcome), OUTCOMES)
-        row = {
-            "attempt_id": attempt_id,
-            "question_index": question_index,
-            "attempt_number": attempt_number,
-            "question_shown": question_shown,
-            "expected": expected,
-            "typed": typed,
-            "read_as": read_as,
-            "outcome": str(outcome),
-            "response_ms": response_ms,
-            "answered_at": _aware("answered_at", answered_at),
-            "client_key": client_key,
-        }
+        row = answer_row(
+            attempt_id,
+            question_index=question_index,
+            attempt_number=attempt_number,
+            question_shown=question_shown,
+            expected=expected,
+            typed=typed,
+            read_as=read_as,
+            outcome=outcome,
+            response_ms=response_ms,
+            answered_at=answered_at,
+            client_key=client_key,
+        )
         # The rally's hot path: one Core insert in one short transaction, no ORM
         # session, and no look-up first: the unique (attempt, key) constraint
         # refuses a retried answer, and only then is the first one looked up.
@@ -477,16 +494,11 @@ class Store:
         StoreError
             Unknown attempt, a score outside ``0..total``, or a naive ``finished_at``.
         """
-        if not 0 <= score <= total:
-            raise StoreError(f"Score {score} impossible sur {total}.")
-        finished_at = _aware("finished_at", finished_at)
+        changes = finish_changes(
+            score=score, total=total, duration_ms=duration_ms, finished_at=finished_at
+        )
+        finished_at = changes["finished_at"]
         if self._direct is not None:
-            changes = {
-                "score": score,
-                "total": total,
-                "duration_ms": duration_ms,
-                "finished_at": finished_at,
-            }
             with self._one_writer():
                 record = self._direct.finish_attempt(attempt_id, changes)
             if record is None:
@@ -769,6 +781,89 @@ _PROGRESS = (
     .where(Attempt.pupil_id == bindparam("pupil_id"), Attempt.seance_id == bindparam("seance_id"))
 )
 """What :data:`calculatice.store.direct.PROGRESS_SQL` reads, where no driver connection does."""
+
+
+def attempt_row(
+    pupil_id: int,
+    exercise_id: str,
+    *,
+    seed: str,
+    total: int,
+    options: Mapping[str, Any] | None = None,
+    seance_id: int | None = None,
+    context: str | None = None,
+    position: int = 0,
+    started_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The row of a new attempt, as :meth:`Store.start_attempt` writes it (same parameters)."""
+    return {
+        "pupil_id": pupil_id,
+        "seance_id": seance_id,
+        "context": context,
+        "exercise_id": exercise_id,
+        "position": position,
+        "seed": seed,
+        "options": dict(options or {}),
+        "started_at": _aware("started_at", started_at),
+        "total": total,
+    }
+
+
+def answer_row(
+    attempt_id: int,
+    *,
+    question_index: int,
+    attempt_number: int,
+    question_shown: str,
+    expected: str,
+    typed: str | None,
+    read_as: str,
+    outcome: str,
+    response_ms: int | None,
+    answered_at: datetime | None = None,
+    client_key: str | None = None,
+) -> dict[str, Any]:
+    """The row of an answer, as :meth:`Store.record_answer` writes it (same parameters).
+
+    Raises
+    ------
+    StoreError
+        An unknown outcome, or a naive ``answered_at``.
+    """
+    _check_choice("résultat", str(outcome), OUTCOMES)
+    return {
+        "attempt_id": attempt_id,
+        "question_index": question_index,
+        "attempt_number": attempt_number,
+        "question_shown": question_shown,
+        "expected": expected,
+        "typed": typed,
+        "read_as": read_as,
+        "outcome": str(outcome),
+        "response_ms": response_ms,
+        "answered_at": _aware("answered_at", answered_at),
+        "client_key": client_key,
+    }
+
+
+def finish_changes(
+    *, score: int, total: int, duration_ms: int, finished_at: datetime | None = None
+) -> dict[str, Any]:
+    """What :meth:`Store.finish_attempt` sets on an attempt (same parameters).
+
+    Raises
+    ------
+    StoreError
+        A score outside ``0..total``, or a naive ``finished_at``.
+    """
+    if not 0 <= score <= total:
+        raise StoreError(f"Score {score} impossible sur {total}.")
+    return {
+        "score": score,
+        "total": total,
+        "duration_ms": duration_ms,
+        "finished_at": _aware("finished_at", finished_at),
+    }
 
 
 def _same_seance(seance_id: int | None) -> Any:
