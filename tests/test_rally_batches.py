@@ -139,15 +139,54 @@ def test_a_pair_another_process_moved_on_is_not_written_and_plays_again(
         stale = await _ahead(first, token, {"type": "next"})
         kept = first.sessions_in_memory
         again = first.handle(token, {"type": "next"})[0]
-        return on_second, stale, kept, again
+        # Rebuilt from the store, the session plays ahead again.
+        third = await _ahead(first, token, {"type": "answer", "response": "3", "key": "c"})
+        return on_second, stale, kept, again, third
 
-    on_second, stale, kept, again = asyncio.run(play())
+    on_second, stale, kept, again, third = asyncio.run(play())
 
     assert on_second["number"] == 2
     assert stale is None and kept == 0
     assert (again["screen"], again["number"]) == ("question", 3)
+    assert (third["screen"], third["number"]) == ("feedback", 3)
     with open_store(pg_schema_url) as store:
-        assert [key for _name, key, _position in _answers(store)] == ["a", "b"]
+        assert [key for _name, key, _position in _answers(store)] == ["a", "b", "c"]
+
+
+def test_an_exercise_begun_in_another_process_makes_the_session_stale(
+    services, code, pg_schema_url
+) -> None:
+    first, second = services(), services()
+    token = _join(first, code, "Léa et Tom")
+
+    async def play() -> tuple[Any, ...]:
+        reply = await _ahead(first, token, {"type": "begin"})
+        sent = 0
+        while not reply.get("exercise_done"):
+            if reply["screen"] == "feedback":
+                reply = await _ahead(first, token, {"type": "next"})
+            reply = await _ahead(
+                first, token, {"type": "answer", "response": "1", "key": f"{sent}"}
+            )
+            sent += 1
+        # Another process takes the pair on to exercise 2 and begins it: one more attempt.
+        second.handle(token, {"type": "next"})
+        second.handle(token, {"type": "continue"})
+        begun_elsewhere = second.handle(token, {"type": "begin"})[0]
+        # Back on the first process, the page answers exercise 2's first question.
+        message = {"type": "answer", "response": "1", "key": "two"}
+        stale = await _ahead(first, token, message)
+        again = first.handle(token, message)[0]
+        return begun_elsewhere, stale, again
+
+    begun_elsewhere, stale, again = asyncio.run(play())
+
+    assert (begun_elsewhere["screen"], begun_elsewhere["exercise"]["number"]) == ("question", 2)
+    assert stale is None
+    assert (again["screen"], again["exercise"]["number"], again["number"]) == ("feedback", 2, 1)
+    assert again["question"] == begun_elsewhere["question"]
+    with open_store(pg_schema_url) as store:
+        assert [(key, position) for _name, key, position in _answers(store)][-1] == ("two", 1)
 
 
 def test_an_exercise_played_ahead_to_its_end_is_stored_finished(
@@ -187,7 +226,7 @@ def test_a_message_whose_rows_are_refused_fails_alone(code, pg_schema_url) -> No
         other = store.add_pupil(classroom.id, "Inès et Noé", is_pair=True)
         seance_id = attempt_seance(store)
 
-    good = PendingWrites(batches, pupil.id, seance_id, (0, 0))
+    good = PendingWrites(batches, pupil.id, seance_id, (0, None, 0))
     attempt_id = good.start_attempt(
         pupil.id, "cm2-x", seed="s/0", total=1, seance_id=seance_id, position=0
     )
@@ -197,7 +236,7 @@ def test_a_message_whose_rows_are_refused_fails_alone(code, pg_schema_url) -> No
     )  # fmt: skip
     good.record_answer(attempt_id, **answer, client_key="good")
     good.finish_attempt(attempt_id, score=1, total=1, duration_ms=900)
-    broken = PendingWrites(batches, other.id, seance_id, (0, 0))
+    broken = PendingWrites(batches, other.id, seance_id, (0, None, 0))
     broken.record_answer(987_654_321, **answer, client_key="broken")  # no such attempt
 
     async def commit() -> list[Any]:
@@ -228,7 +267,7 @@ def test_a_message_whose_rows_are_refused_fails_alone(code, pg_schema_url) -> No
 def test_a_database_out_of_reach_is_said_unavailable() -> None:
     engine = create_store_engine("postgresql+psycopg://nobody:x@127.0.0.1:9/nothing")
     batches = PostgresBatches(engine)
-    pending = PendingWrites(batches, 1, 1, (0, 0))
+    pending = PendingWrites(batches, 1, 1, (0, None, 0))
 
     async def commit() -> None:
         await batches.commit(pending)
@@ -245,7 +284,7 @@ def test_an_attempt_begun_and_finished_in_one_message_is_written_finished() -> N
         def next_attempt_id(self) -> int:
             return 41
 
-    pending = PendingWrites(Ids(), 1, 2, (0, 0))  # type: ignore[arg-type]
+    pending = PendingWrites(Ids(), 1, 2, (0, None, 0))  # type: ignore[arg-type]
     attempt_id = pending.start_attempt(1, "cm2-x", seed="s", total=1, seance_id=2)
     pending.finish_attempt(attempt_id, score=1, total=1, duration_ms=500)
 

@@ -64,10 +64,29 @@ class RallyRecorder(StoreRecorder):
         self.progress = (0, 0)
         """Attempts and answers in the store as this process last wrote or read them."""
         self._unanswered: dict[int, int] = {}
+        self._latest: int | None = None
+        self._latest_answers = 0
 
-    def restore_progress(self, attempts: int, answers: int) -> None:
-        """Start counting from what the store held when the session was rebuilt."""
-        self.progress = (attempts, answers)
+    def restore_progress(self, attempts: Sequence[Any], records: Sequence[Any]) -> None:
+        """Start counting from what the store held when the session was rebuilt.
+
+        ``attempts`` oldest first and their answers' ``records``, as
+        :func:`calculatice.pupil.stored_answers` reads them.
+        """
+        self.progress = (len(attempts), len(records))
+        self._latest = attempts[-1].id if attempts else None
+        latest_position = attempts[-1].position if attempts else None
+        self._latest_answers = sum(1 for one in records if one.position == latest_position)
+
+    def mark(self) -> tuple[int, int | None, int]:
+        """Where the pair stands, cheap to check in the store: its attempts, the latest, and
+        that one's answers (:class:`calculatice.store.batched.PendingWrites`).
+
+        A process that served the pair meanwhile changed one of the three: it
+        began an exercise (one more attempt) or answered in the latest one;
+        answers never go to an older exercise in a rally.
+        """
+        return self.progress[0], self._latest, self._latest_answers
 
     def restore_unanswered(self, attempts: dict[int, int]) -> None:
         """Exercises begun before the rebuild with no answer yet: attempt ids by position.
@@ -84,6 +103,8 @@ class RallyRecorder(StoreRecorder):
     def answer_given(self, position: int, record) -> None:
         super().answer_given(position, record)
         self.progress = (self.progress[0], self.progress[1] + 1)
+        if self._attempt_by_position[position] == self._latest:
+            self._latest_answers += 1
 
     def exercise_started(
         self, position: int, exercise: Exercise, questions: Sequence[Question]
@@ -92,6 +113,7 @@ class RallyRecorder(StoreRecorder):
             # Begun before the rebuild: the same questions (same seed), the same attempt.
             self._attempt_by_position[position] = self._unanswered.pop(position)
             return
+        self._latest_answers = 0
         # One go per exercise in a rally, so the seed needs no run number.
         self.progress = (self.progress[0] + 1, self.progress[1])
         self._attempt_by_position[position] = self._store.start_attempt(
@@ -104,6 +126,7 @@ class RallyRecorder(StoreRecorder):
             context=self._context,
             position=position,
         )
+        self._latest = self._attempt_by_position[position]
 
 
 @dataclass
@@ -311,7 +334,7 @@ class RallyService:
         pupil_id = identity[0]
         try:
             pending = PendingWrites(
-                batches, pupil_id, pair.rally_round.seance.id, pair.recorder.progress
+                batches, pupil_id, pair.rally_round.seance.id, pair.recorder.mark()
             )
             with pair.recorder.writing_to(pending):
                 reply = self._handle(pair, message)
@@ -454,7 +477,7 @@ class RallyService:
         else:
             attempts, records = stored_answers(store, pupil_id, rally_round.seance.id)
         recorder.restore(attempts)
-        recorder.restore_progress(len(attempts), len(records))
+        recorder.restore_progress(attempts, records)
         answered = {record.position for record in records}
         recorder.restore_unanswered(
             {one.position: one.id for one in attempts if one.position not in answered}
