@@ -81,7 +81,7 @@ from typing import Any
 import psutil
 from sqlalchemy import select
 
-from calculatice.web.launch import RunningServer, free_port, running_server
+from calculatice.web.launch import RunningServer, free_ports, running_server
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEPLOY = PROJECT / "deploy" / "rally-cluster.sh"
@@ -488,7 +488,8 @@ class Cluster:
         self.restarted: list[subprocess.Popen] = []
 
     def start(self) -> str:
-        port = free_port()
+        # nginx's port and the processes' after it.
+        port = free_ports(self.processes + 1)
         environment = {**os.environ, "CALCULATICE_RALLY_SECRET": uuid.uuid4().hex}
         subprocess.run(
             [DEPLOY, "start", self.db_url, str(self.processes), str(port), str(self.folder)],

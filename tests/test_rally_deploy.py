@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,29 +18,10 @@ import httpx
 import pytest
 
 from calculatice.store import open_store
+from calculatice.web.launch import free_ports
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCRIPT = PROJECT / "deploy" / "rally-cluster.sh"
-
-
-def _free_ports(count: int) -> int:
-    """A first port such that it and the next ``count`` look free."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1]
-        if first + count < 65535 and all(_free(first + step) for step in range(count + 1)):
-            return first
-    pytest.fail("no run of free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def _missing(reason: str) -> None:
@@ -67,7 +47,7 @@ def db_url(
 def cluster(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """nginx's port; the two processes listen on the next two."""
     folder = tmp_path_factory.mktemp("cluster")
-    port = _free_ports(2)
+    port = free_ports(3)
     environment = {**os.environ, "CALCULATICE_RALLY_SECRET": "cluster-test", "HOME": str(folder)}
     started = subprocess.run(
         [str(SCRIPT), "start", db_url, "2", str(port), str(folder)],

@@ -8,6 +8,7 @@ They drive Debian's Chromium, launched with :data:`CHROMIUM_FLAGS`.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -59,6 +60,41 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive TCP ports free on 127.0.0.1, below the ephemeral range.
+
+    For servers started side by side (``deploy/rally-cluster.sh`` puts its
+    processes on the ports after nginx's). A port the system hands out to
+    outgoing connections (its ephemeral range) may be taken by one between
+    the asking and the binding, as a server process that connects to
+    PostgreSQL does while the next one starts: those are avoided.
+    """
+    low, _high = _ephemeral_range()
+    top = max(low - count, 10_001)
+    for _ in range(200):
+        first = random.randrange(10_000, top)
+        if all(_port_free(first + step) for step in range(count)):
+            return first
+    raise OSError(f"aucune suite de {count} ports libres sous {low}")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32_768, 60_999
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 @contextmanager
