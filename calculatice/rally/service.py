@@ -6,7 +6,10 @@ page in an HttpOnly cookie), and every later message is played on its
 :class:`~calculatice.player.session.PlayerSession`. Sessions live in a
 bounded LRU; a pair pushed out of it (or served by another process) is
 rebuilt from its answers in the store with :meth:`PlayerSession.resume`.
-Each answer is committed by the store recorder before the reply goes back.
+Each answer is committed before the reply goes back: by the store recorder
+itself (:meth:`RallyService.handle`), or on PostgreSQL in a statement that
+many pairs' messages share (:meth:`RallyService.play_ahead`, then
+:meth:`RallyService.settle`; :mod:`calculatice.store.batched`).
 """
 
 from __future__ import annotations
