@@ -47,6 +47,8 @@ GATHER_SECONDS = 0.004
 
 At a thousand messages a second per process that is four or five a
 statement, for at most 4 ms more on a reply."""
+CONNECT_SECONDS = 5
+"""How long opening a connection may take before the database counts as out of reach."""
 REPORT_SECONDS = 60.0
 """How often the server's log tells how many messages a statement carried."""
 
@@ -190,6 +192,8 @@ class PostgresBatches:
         dialect = engine.dialect
         self._arguments, self._options = dialect.create_connect_args(engine.url)
         self._options.setdefault("application_name", self.application_name)
+        # Drawing ids blocks the loop: a database out of reach must not hold it long.
+        self._options.setdefault("connect_timeout", CONNECT_SECONDS)
         self._connection: Any = None
         self._waiting: list[tuple[PendingWrites, asyncio.Future]] = []
         self._writing = False
