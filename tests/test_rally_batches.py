@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from calculatice.catalogue import Bank
 from calculatice.errors import StoreUnavailable
 from calculatice.rally.organise import create_rally, definition_of_rally, register_class
 from calculatice.rally.service import RallyService
-from calculatice.store import Store, connect_store, open_store
+from calculatice.store import Store, batched, connect_store, open_store
 from calculatice.store.batched import PendingWrites, PostgresBatches
 from calculatice.store.database import create_store_engine
 
@@ -293,3 +294,41 @@ def test_an_attempt_begun_and_finished_in_one_message_is_written_finished() -> N
     [begun] = pending.begun
     assert (begun["id"], begun["score"], begun["duration_ms"]) == (41, 1, 500)
     assert begun["finished_at"].tzinfo is not None
+
+
+def test_a_batch_that_waits_too_long_is_said_unavailable_and_written_later(
+    code, pg_schema_url, monkeypatch
+) -> None:
+    monkeypatch.setattr(batched, "BATCH_SECONDS", 0.5)
+    engine = create_store_engine(pg_schema_url)
+    batches = PostgresBatches(engine)
+    with open_store(pg_schema_url) as store:
+        pupil = store.add_pupil(store.classrooms()[0].id, "Léa et Tom", is_pair=True)
+        seance_id = attempt_seance(store)
+    pending = PendingWrites(batches, pupil.id, seance_id, (0, None, 0))
+    pending.start_attempt(pupil.id, "cm2-x", seed="s/0", total=1, seance_id=seance_id)
+    arguments, options = engine.dialect.create_connect_args(engine.url)
+    locker = psycopg.connect(*arguments, **options, autocommit=True)
+
+    async def commit_while_locked() -> tuple[BaseException | None, bool]:
+        locker.execute("BEGIN")
+        locker.execute("LOCK TABLE attempts IN ACCESS EXCLUSIVE MODE")
+        try:
+            await batches.commit(pending)
+            refused = None
+        except StoreUnavailable as error:
+            refused = error
+        locker.execute("ROLLBACK")
+        # The same message, sent again once the database answers.
+        again = await batches.commit(pending)
+        await batches.aclose()
+        return refused, again
+
+    refused, again = asyncio.run(commit_while_locked())
+    locker.close()
+    engine.dispose()
+
+    assert isinstance(refused, StoreUnavailable)
+    assert again is True
+    with open_store(pg_schema_url) as store:
+        assert len(store.attempts_of(pupil.id, seance_id)) == 1

@@ -47,6 +47,14 @@ GATHER_SECONDS = 0.004
 
 At a thousand messages a second per process that is four or five a
 statement, for at most 4 ms more on a reply."""
+BATCH_SECONDS = 10.0
+"""How long a batch may wait for PostgreSQL before its messages are answered 503.
+
+A database that stops answering without closing its connections (a lock
+held, a network cut) would otherwise hold the batch, and the pairs in it,
+until TCP gives up; the pages send their messages again meanwhile. The
+statement is cancelled: if it committed all the same, the messages' keys
+find their answers when they come again."""
 CONNECT_SECONDS = 5
 """How long opening a connection may take before the database counts as out of reach."""
 REPORT_SECONDS = 60.0
@@ -302,11 +310,12 @@ class PostgresBatches:
     async def _write(self, batch: list[tuple[PendingWrites, asyncio.Future]]) -> None:
         units = [pending for pending, _future in batch]
         try:
-            written = await self._run(units)
-        except self._driver.OperationalError as error:
-            logger.warning("PostgreSQL unreachable for %d messages' writes: %s", len(units), error)
+            written = await asyncio.wait_for(self._run(units), BATCH_SECONDS)
+        except (self._driver.OperationalError, TimeoutError) as error:
+            why = str(error) or f"no reply in {BATCH_SECONDS} s"
+            logger.warning("PostgreSQL unreachable for %d messages' writes: %s", len(units), why)
             await self._drop_connection()
-            _settle(batch, StoreUnavailable(f"Base de données injoignable : {error}"))
+            _settle(batch, StoreUnavailable(f"Base de données injoignable : {why}"))
             return
         except Exception as error:
             if len(batch) == 1:
@@ -357,8 +366,9 @@ class PostgresBatches:
 
     async def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is not None:
-            await connection.close()
+        if connection is not None and not connection.closed:
+            # Without a word to a server that may not answer: the socket is closed.
+            connection.pgconn.finish()
 
     def close(self) -> None:
         """Close both connections without the loop (the server is stopping)."""
