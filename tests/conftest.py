@@ -26,6 +26,7 @@ from calculatice.store.database import scratch_schema
 
 PROJECT = Path(__file__).resolve().parent.parent
 BANK_FOLDER = PROJECT / "exercices"
+EDITION_2027 = PROJECT / "data" / "rallies" / "2027.yaml"
 PG_URL_VARIABLE = "CALCULATICE_TEST_PG_URL"
 """Where the PostgreSQL tests run: the URL that ``scripts/start-postgres.sh`` prints."""
 
@@ -123,17 +124,29 @@ def open_rally_class(bank: Bank, tmp_path: Path) -> Callable[[str], str]:
     """
 
     def make(db_url: str) -> str:
-        raw = yaml.safe_load((PROJECT / "data" / "rallies" / "2027.yaml").read_text("utf-8"))
+        raw = yaml.safe_load(EDITION_2027.read_text("utf-8"))
         raw["rounds"][0]["exercises"][0]["overrides"] = {"questions": 10, "question_seconds": 18}
         edition = tmp_path / "2027.yaml"
         edition.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-        with open_store(db_url) as store:
-            rally = create_rally(store, bank, edition)
-            classroom = register_class(
-                store, rally, definition_of_rally(rally, bank), school_code="0590001A",
-                class_name="CM2 A", level="CM2", late=True,
-            )  # fmt: skip
-            open_rally(store, rally)
-        return classroom.code
+        return _register_cm2_class(db_url, bank, edition, opened=True)
 
     return make
+
+
+@pytest.fixture
+def rally_class(bank: Bank) -> Callable[[str], str]:
+    """Make the 2027 rally in a database and register a CM2 class (the rally left scheduled,
+    to open with its window); the class code."""
+    return lambda db_url: _register_cm2_class(db_url, bank, EDITION_2027, opened=False)
+
+
+def _register_cm2_class(db_url: str, bank: Bank, edition: Path, *, opened: bool) -> str:
+    with open_store(db_url) as store:
+        rally = create_rally(store, bank, edition)
+        classroom = register_class(
+            store, rally, definition_of_rally(rally, bank), school_code="0590001A",
+            class_name="CM2 A", level="CM2", late=True,
+        )  # fmt: skip
+        if opened:
+            open_rally(store, rally)
+    return classroom.code

@@ -21,27 +21,19 @@ import pytest
 
 from calculatice.catalogue import Bank
 from calculatice.errors import StoreUnavailable
-from calculatice.rally.organise import create_rally, definition_of_rally, register_class
 from calculatice.rally.service import RallyService
 from calculatice.store import Store, batched, connect_store, open_store
 from calculatice.store.batched import PendingWrites, PostgresBatches
 from calculatice.store.database import create_store_engine
 
 PROJECT = Path(__file__).resolve().parents[1]
-EDITION_2027 = PROJECT / "data" / "rallies" / "2027.yaml"
 DURING = datetime(2027, 5, 12, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def code(pg_schema_url: str, bank: Bank) -> str:
+def code(pg_schema_url: str, rally_class) -> str:
     """A CM2 class registered in the 2027 rally, on the test PostgreSQL."""
-    with open_store(pg_schema_url) as store:
-        rally = create_rally(store, bank, EDITION_2027)
-        classroom = register_class(
-            store, rally, definition_of_rally(rally, bank), school_code="0590001A",
-            class_name="CM2 A", level="CM2", late=True,
-        )  # fmt: skip
-    return classroom.code
+    return rally_class(pg_schema_url)
 
 
 @pytest.fixture
@@ -69,6 +61,19 @@ async def _ahead(service: RallyService, token: str, message: dict) -> dict | Non
     return await service.settle(ahead)
 
 
+async def _first_exercise(service: RallyService, token: str) -> int:
+    """Begin the first exercise and answer it to its end, ahead; how many answers it took."""
+    reply = await _ahead(service, token, {"type": "begin"})
+    sent = 0
+    while not reply.get("exercise_done"):
+        if reply["screen"] == "feedback":
+            reply = await _ahead(service, token, {"type": "next"})
+        message = {"type": "answer", "response": "1", "key": f"q{sent}"}
+        reply = await _ahead(service, token, message)
+        sent += 1
+    return sent
+
+
 def _join(service: RallyService, code: str, name: str) -> str:
     _reply, token = service.handle(None, {"type": "join", "code": code, "name": name})
     return token
@@ -78,17 +83,12 @@ def _answers(store: Store) -> list[tuple[str, str, int]]:
     """Every stored answer of the round: pair, key, attempt position."""
     rows = []
     for pupil in store.pupils_of(store.classrooms()[0].id):
-        for attempt in store.attempts_of(pupil.id, attempt_seance(store)):
+        for attempt in store.attempts_of(pupil.id, round_seance_id(store)):
             rows += [
                 (pupil.display_name, answer.client_key, attempt.position)
                 for answer in store.answers_of(attempt.id)
             ]
     return sorted(rows)
-
-
-def attempt_seance(store: Store) -> int:
-    code = store.rally_by_edition("2027").definition["round_seances"]["cm"]
-    return store.seance_by_code(code).id
 
 
 def test_messages_of_several_pairs_share_one_statement(services, code, pg_schema_url) -> None:
@@ -117,7 +117,7 @@ def test_messages_of_several_pairs_share_one_statement(services, code, pg_schema
         [pupil] = [
             p for p in store.pupils_of(store.classrooms()[0].id) if p.display_name == names[0]
         ]
-        [attempt] = store.attempts_of(pupil.id, attempt_seance(store))
+        [attempt] = store.attempts_of(pupil.id, round_seance_id(store))
         assert attempt.context.startswith("rally:2027:")
         assert attempt.seed.endswith("/0") and attempt.finished_at is None
         [answer] = store.answers_of(attempt.id)
@@ -161,15 +161,7 @@ def test_an_exercise_begun_in_another_process_makes_the_session_stale(
     token = _join(first, code, "Léa et Tom")
 
     async def play() -> tuple[Any, ...]:
-        reply = await _ahead(first, token, {"type": "begin"})
-        sent = 0
-        while not reply.get("exercise_done"):
-            if reply["screen"] == "feedback":
-                reply = await _ahead(first, token, {"type": "next"})
-            reply = await _ahead(
-                first, token, {"type": "answer", "response": "1", "key": f"{sent}"}
-            )
-            sent += 1
+        await _first_exercise(first, token)
         # Another process takes the pair on to exercise 2 and begins it: one more attempt.
         second.handle(token, {"type": "next"})
         second.handle(token, {"type": "continue"})
@@ -197,21 +189,14 @@ def test_an_exercise_played_ahead_to_its_end_is_stored_finished(
     token = _join(service, code, "Léa et Tom")
 
     async def play() -> tuple[dict, int]:
-        reply = await _ahead(service, token, {"type": "begin"})
-        sent = 0
-        while not reply.get("exercise_done"):
-            if reply["screen"] == "feedback":
-                reply = await _ahead(service, token, {"type": "next"})
-            message = {"type": "answer", "response": "1", "key": f"q{sent}"}
-            reply = await _ahead(service, token, message)
-            sent += 1
+        sent = await _first_exercise(service, token)
         return await _ahead(service, token, {"type": "next"}), sent
 
     last, sent = asyncio.run(play())
 
     with open_store(pg_schema_url) as store:
         [pupil] = store.pupils_of(store.classrooms()[0].id)
-        [attempt] = store.attempts_of(pupil.id, attempt_seance(store))
+        [attempt] = store.attempts_of(pupil.id, round_seance_id(store))
         assert attempt.finished_at is not None
         assert last["screen"] == "result"
         assert (attempt.score, attempt.total) == (last["score"], last["total"])
@@ -225,7 +210,7 @@ def test_a_message_whose_rows_are_refused_fails_alone(code, pg_schema_url) -> No
         classroom = store.classrooms()[0]
         pupil = store.add_pupil(classroom.id, "Léa et Tom", is_pair=True)
         other = store.add_pupil(classroom.id, "Inès et Noé", is_pair=True)
-        seance_id = attempt_seance(store)
+        seance_id = round_seance_id(store)
 
     good = PendingWrites(batches, pupil.id, seance_id, (0, None, 0))
     attempt_id = good.start_attempt(
@@ -246,7 +231,7 @@ def test_a_message_whose_rows_are_refused_fails_alone(code, pg_schema_url) -> No
                 batches.commit(good), batches.commit(broken), return_exceptions=True
             )
         finally:
-            await batches.aclose()
+            batches.close()
 
     written_good, written_broken = asyncio.run(commit())
     engine.dispose()
@@ -304,7 +289,7 @@ def test_a_batch_that_waits_too_long_is_said_unavailable_and_written_later(
     batches = PostgresBatches(engine)
     with open_store(pg_schema_url) as store:
         pupil = store.add_pupil(store.classrooms()[0].id, "Léa et Tom", is_pair=True)
-        seance_id = attempt_seance(store)
+        seance_id = round_seance_id(store)
     pending = PendingWrites(batches, pupil.id, seance_id, (0, None, 0))
     pending.start_attempt(pupil.id, "cm2-x", seed="s/0", total=1, seance_id=seance_id)
     arguments, options = engine.dialect.create_connect_args(engine.url)
@@ -321,7 +306,7 @@ def test_a_batch_that_waits_too_long_is_said_unavailable_and_written_later(
         locker.execute("ROLLBACK")
         # The same message, sent again once the database answers.
         again = await batches.commit(pending)
-        await batches.aclose()
+        batches.close()
         return refused, again
 
     refused, again = asyncio.run(commit_while_locked())
@@ -332,3 +317,9 @@ def test_a_batch_that_waits_too_long_is_said_unavailable_and_written_later(
     assert again is True
     with open_store(pg_schema_url) as store:
         assert len(store.attempts_of(pupil.id, seance_id)) == 1
+
+
+def round_seance_id(store: Store) -> int:
+    """The séance of the 2027 rally's CM round, where its pairs' attempts are stored."""
+    code = store.rally_by_edition("2027").definition["round_seances"]["cm"]
+    return store.seance_by_code(code).id

@@ -32,15 +32,9 @@ def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def code(db_url: str, bank: Bank) -> str:
+def code(db_url: str, rally_class) -> str:
     """The code of a CM2 class registered in the 2027 rally (scheduled, not opened by hand)."""
-    with open_store(db_url) as store:
-        rally = create_rally(store, bank, EDITION_2027)
-        classroom = register_class(
-            store, rally, definition_of_rally(rally, bank), school_code="0590001A",
-            class_name="CM2 A", level="CM2", late=True,
-        )  # fmt: skip
-    return classroom.code
+    return rally_class(db_url)
 
 
 @pytest.fixture
@@ -229,7 +223,7 @@ def test_a_rebuilt_session_goes_into_the_exercise_the_pair_began(
     assert answered["question"] == begun["question"]
     with open_store(db_url) as store:
         [pupil] = store.pupils_of(store.classrooms()[0].id)
-        attempts = store.attempts_of(pupil.id, _round_seance_id(store))
+        attempts = store.attempts_of(pupil.id, round_seance_id(store))
         assert [attempt.position for attempt in attempts] == [0, 1]
         assert [a.client_key for a in store.answers_of(attempts[1].id)] == ["second"]
         assert _keys(store) == [f"first-{index}" for index in range(number)] + ["second"]
@@ -238,14 +232,9 @@ def test_a_rebuilt_session_goes_into_the_exercise_the_pair_began(
 def _keys(store: Store) -> list[str]:
     [pupil] = store.pupils_of(store.classrooms()[0].id)
     keys = []
-    for attempt in store.attempts_of(pupil.id, _round_seance_id(store)):
+    for attempt in store.attempts_of(pupil.id, round_seance_id(store)):
         keys += [answer.client_key for answer in store.answers_of(attempt.id)]
     return keys
-
-
-def _round_seance_id(store: Store) -> int:
-    code = store.rally_by_edition("2027").definition["round_seances"]["cm"]
-    return store.seance_by_code(code).id
 
 
 def test_remembered_tokens_are_only_those_found_good() -> None:
@@ -272,3 +261,9 @@ def test_the_rally_handlers_warm_the_service_up_as_the_server_starts(services) -
         time.sleep(0.01)
 
     assert service.backend == "sqlite"
+
+
+def round_seance_id(store: Store) -> int:
+    """The séance of the 2027 rally's CM round, where its pairs' attempts are stored."""
+    code = store.rally_by_edition("2027").definition["round_seances"]["cm"]
+    return store.seance_by_code(code).id

@@ -22,7 +22,9 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -105,7 +107,7 @@ class RallyApi:
         """Replies waiting for their writes' batch (held: the loop keeps weak references)."""
 
     def __call__(self, request: httputil.HTTPServerRequest) -> None:
-        try:
+        with _failures_answered(request):
             if request.method != "POST":
                 _respond(request, 405, {"error": PROBLEMS["internal"]}, [("Allow", "POST")])
                 return
@@ -124,11 +126,6 @@ class RallyApi:
                 settling.add_done_callback(self._settling.discard)
                 return
             self._in_thread(request, token, message)
-        except StoreUnavailable:
-            _respond_unavailable(request)
-        except Exception:
-            log.exception("Rally page failed on a request")
-            _respond(request, 500, {"screen": "join", "error": PROBLEMS["internal"]})
 
     def _in_thread(
         self, request: httputil.HTTPServerRequest, token: str | None, message: Any
@@ -143,27 +140,17 @@ class RallyApi:
         self, request: httputil.HTTPServerRequest, token: str | None, message: Any, ahead
     ) -> None:
         """Reply to a message played ahead once its writes are committed (PostgreSQL)."""
-        try:
+        with _failures_answered(request):
             reply = await self.service.settle(ahead)
             if reply is None:
                 # The pair moved on in another process: rebuilt from the store, played again.
                 self._in_thread(request, token, message)
                 return
             self._reply(request, token, reply, token)
-        except StoreUnavailable:
-            _respond_unavailable(request)
-        except Exception:
-            log.exception("Rally page failed on a request")
-            _respond(request, 500, {"screen": "join", "error": PROBLEMS["internal"]})
 
     def _reply_from(self, request: httputil.HTTPServerRequest, token: str | None, future) -> None:
-        try:
+        with _failures_answered(request):
             self._reply(request, token, *future.result())
-        except StoreUnavailable:
-            _respond_unavailable(request)
-        except Exception:
-            log.exception("Rally page failed on a request")
-            _respond(request, 500, {"screen": "join", "error": PROBLEMS["internal"]})
 
     def _reply(
         self,
@@ -179,6 +166,19 @@ class RallyApi:
         elif kept is not None and kept != token:
             headers.append(("Set-Cookie", _set_cookie(kept, path, COOKIE_DAYS, request.protocol)))
         _respond(request, 200, reply, headers)
+
+
+@contextmanager
+def _failures_answered(request: httputil.HTTPServerRequest) -> Iterator[None]:
+    """Answer a failure of the block: 503 while the database is out of reach, else a French
+    message (500), logged, never a traceback."""
+    try:
+        yield
+    except StoreUnavailable:
+        _respond_unavailable(request)
+    except Exception:
+        log.exception("Rally page failed on a request")
+        _respond(request, 500, {"screen": "join", "error": PROBLEMS["internal"]})
 
 
 def _respond(

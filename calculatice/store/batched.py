@@ -314,7 +314,7 @@ class PostgresBatches:
         except (self._driver.OperationalError, TimeoutError) as error:
             why = str(error) or f"no reply in {BATCH_SECONDS} s"
             logger.warning("PostgreSQL unreachable for %d messages' writes: %s", len(units), why)
-            await self._drop_connection()
+            self._drop_connection()
             _settle(batch, StoreUnavailable(f"Base de données injoignable : {why}"))
             return
         except Exception as error:
@@ -358,29 +358,21 @@ class PostgresBatches:
         if connection is not None and not (connection.closed or connection.broken):
             return connection
         if connection is not None:
-            await self._drop_connection()
+            self._drop_connection()
         self._connection = await self._driver.AsyncConnection.connect(
             *self._arguments, **self._options, autocommit=True
         )
         return self._connection
 
-    async def _drop_connection(self) -> None:
+    def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None and not connection.closed:
             # Without a word to a server that may not answer: the socket is closed.
             connection.pgconn.finish()
 
     def close(self) -> None:
-        """Close both connections without the loop (the server is stopping)."""
-        connection, self._connection = self._connection, None
-        if connection is not None and not connection.closed:
-            connection.pgconn.finish()
-        with self._ids_lock:
-            self._drop_ids_connection()
-
-    async def aclose(self) -> None:
-        """Close both connections."""
-        await self._drop_connection()
+        """Close both connections (callable with or without the loop running)."""
+        self._drop_connection()
         with self._ids_lock:
             self._drop_ids_connection()
 
