@@ -319,6 +319,55 @@ def test_a_batch_that_waits_too_long_is_said_unavailable_and_written_later(
         assert len(store.attempts_of(pupil.id, seance_id)) == 1
 
 
+def test_a_pairs_progress_is_read_by_index_on_statistics_of_a_nearly_empty_table(
+    code, pg_schema_url
+) -> None:
+    """The rally's tables grow from nothing in its first minute; PostgreSQL keeps the plans it
+    made on their first statistics. Every scan of the attempts in the batch's statement must
+    still go by the pair's index, never through the whole table or the whole séance."""
+    engine = create_store_engine(pg_schema_url)
+    batches = PostgresBatches(engine)
+    with open_store(pg_schema_url) as store:
+        classroom = store.classrooms()[0]
+        seance_id = round_seance_id(store)
+        pupils = [store.add_pupil(classroom.id, f"Paire {n}", is_pair=True) for n in range(40)]
+        attempts = [
+            store.start_attempt(pupil.id, "cm2-x", seed="s/0", total=1, seance_id=seance_id)
+            for pupil in pupils
+        ]
+    pending = PendingWrites(batches, pupils[0].id, seance_id, (1, attempts[0], 0))
+    answer = dict(
+        question_index=0, attempt_number=1, question_shown="2 × 3", expected="6", typed="6",
+        read_as="6", outcome="right", response_ms=900,
+    )  # fmt: skip
+    pending.record_answer(attempts[0], **answer, client_key="k")
+    pending.finish_attempt(attempts[0], score=1, total=1, duration_ms=900)
+
+    async def explain() -> list[str]:
+        connection = await batches._open()  # the batches' own connection, with its settings
+        try:
+            await connection.execute("ANALYZE attempts")
+            await connection.execute("ANALYZE answers")
+            cursor = await connection.execute(
+                "EXPLAIN " + batched.BATCH_SQL, batched._parameters([pending])
+            )
+            return [line for (line,) in await cursor.fetchall()]
+        finally:
+            batches.close()
+
+    plan = asyncio.run(explain())
+    engine.dispose()
+
+    scans = [line.strip() for line in plan if "Scan" in line and " on attempts" in line]
+    assert scans, plan
+    assert all(
+        "using ix_attempts_seance_id_pupil_id_started_at on attempts" in scan
+        or "using pk_attempts on attempts" in scan
+        for scan in scans
+    ), plan
+    assert any("ix_attempts_seance_id_pupil_id_started_at" in scan for scan in scans), plan
+
+
 def round_seance_id(store: Store) -> int:
     """The séance of the 2027 rally's CM round, where its pairs' attempts are stored."""
     code = store.rally_by_edition("2027").definition["round_seances"]["cm"]

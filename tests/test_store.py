@@ -134,7 +134,7 @@ def test_open_store_creates_every_table_at_head_revision(store: Store) -> None:
     tables = set(inspect(store.engine).get_table_names())
 
     assert tables == TABLES | {"alembic_version"}
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
     assert current_revision(store.engine) == head_revision()
 
 

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from calculatice.errors import StoreUnavailable
+from calculatice.store.direct import by_index_only
 from calculatice.store.store import answer_row, attempt_row, finish_changes
 
 logger = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ class PostgresBatches:
         dialect = engine.dialect
         self._arguments, self._options = dialect.create_connect_args(engine.url)
         self._options.setdefault("application_name", self.application_name)
+        by_index_only(self._options)
         # Drawing ids blocks the loop: a database out of reach must not hold it long.
         self._options.setdefault("connect_timeout", CONNECT_SECONDS)
         self._connection: Any = None

@@ -79,6 +79,22 @@ PROGRESS_SQL = (
 runs on every rally request."""
 
 
+def by_index_only(options: dict[str, Any]) -> None:
+    """Tell PostgreSQL, in psycopg's connection options, never to read a whole table.
+
+    The rally's connections only look rows up by key: a pair's attempts, an
+    attempt's answers, one attempt by id. PostgreSQL keeps a statement's plan
+    while a table's statistics stand, and a rally's tables grow from nothing
+    in its first minute, faster than autovacuum analyses them (once a minute
+    at most): a sequential scan planned on statistics of a few dozen rows
+    would read the whole table at every message until then. With
+    ``enable_seqscan`` off the planner keeps to the indexes. Any ``options``
+    the URL already gives (a ``search_path``) are kept.
+    """
+    given = options.get("options", "")
+    options["options"] = f"{given} -c enable_seqscan=off".strip()
+
+
 def hot_statements_for(engine: Engine) -> HotStatements | None:
     """The hot statements for an engine's database, or ``None`` where SQLAlchemy must do.
 
@@ -295,6 +311,7 @@ class PostgresStatements(HotStatements):
         self.integrity_errors = (psycopg.IntegrityError,)
         super().__init__(engine)
         self._options.setdefault("application_name", self.application_name)
+        by_index_only(self._options)
         self._finish_sql += f" RETURNING {self._attempt_columns}"
 
     def connection(self) -> Any:

@@ -188,11 +188,14 @@ class Attempt(Base):
     """One go at one exercise by one pupil, in a séance or another context."""
 
     __tablename__ = "attempts"
-    __table_args__ = (Index(None, "pupil_id", "seance_id", "started_at"),)
+    # One index for a pupil's attempts in a séance and for a séance's: with a second
+    # one, PostgreSQL could count a pair's attempts by reading the whole séance's
+    # (migration 0003).
+    __table_args__ = (Index(None, "seance_id", "pupil_id", "started_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"))
-    seance_id: Mapped[int | None] = mapped_column(ForeignKey("seances.id"), index=True)
+    seance_id: Mapped[int | None] = mapped_column(ForeignKey("seances.id"))
     context: Mapped[str | None] = mapped_column(String(64))
     exercise_id: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer, default=0)
