@@ -12,9 +12,10 @@ one server at a time, in alternating rounds, so that a change in the
 machine's load (other work on its cores) falls on both alike. Two phases
 per round:
 
-- ``play``: pairs answer every ``--interval`` seconds (±20 %), with
-  "Suite", "Exercice suivant" and "Commencer" when the screens ask for
-  them, as the page does;
+- ``play``: pairs answer every ``--interval`` seconds (±20 %), and send
+  "Suite", "Exercice suivant" and "Commencer" when the screens show them
+  (the page draws those from the replies' ``"then"`` without a request;
+  sent here so that a baseline tree from before is loaded alike);
 - ``state``: pairs only ask for their screen again (a message that neither
   draws nor records): the fixed cost of a request (HTTP, freshness check,
   JSON), the part of ``play`` that is not grading and writing.

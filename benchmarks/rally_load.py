@@ -4,12 +4,13 @@ Prepares a database with the 2027 rally (classes of 30 pairs, opened by hand),
 starts ``calculatice serve`` (no kernel pool: only the rally page is used), one
 process per core behind nginx as a rally day is served (``--processes``), and
 sends simulated pairs through the page's HTTP protocol as ``player.js`` does:
-join, begin, then one answer every ``--interval`` seconds (again after a
-"retry" feedback), with "Suite", "Exercice suivant" and "Commencer" when the
-screens ask for them. Joins are spread over ``--ramp`` seconds, then the load
-runs for ``--seconds``. A request that fails on the network is sent again
-every 0.5 s, the same message with the same answer key, as the page does (a
-proxy's 502, 503 or 504 too).
+join, then one answer every ``--interval`` seconds (again after a "retry"
+feedback); "Suite", "Exercice suivant" and "Commencer" are drawn from the
+replies' ``"then"`` without a request, as the page does (sent to the server
+with ``--suite-round-trip``, as pages did before). Joins are spread over
+``--ramp`` seconds, then the load runs for ``--seconds``. A request that
+fails on the network is sent again every 0.5 s, the same message with the
+same answer key, as the page does (a proxy's 502, 503 or 504 too).
 
 The pairs run in ``--clients`` processes of their own, each one asyncio loop
 with a minimal keep-alive HTTP/1.1 client (one connection per pair, as a
@@ -272,7 +273,7 @@ class Pairs:
         self.api = f"{parsed.path.rstrip('/')}/rallye/api"
         self.interval = interval
         self.ahead = ahead
-        """Draw "Suite" from the feedback's ``then`` (the page's way) rather than asking."""
+        """Draw the screens buttons lead to from ``then`` (the page's way) rather than asking."""
         self.stop_at = stop_at
         self.run_id = run_id
         self.steady_from = stop_at - steady_seconds
@@ -351,13 +352,13 @@ class Pairs:
         if reply is None or not pair["token"] or reply.get("screen") != "title":
             self._error(f"join refused: {reply and reply.get('error')}")
             return
-        reply, pair["token"] = await self.post(pair, {"type": "begin"})
         answered = 0
         suite_at = None
         while reply is not None and time.monotonic() < self.stop_at:
             screen = reply.get("screen")
-            if screen == "feedback" and self.ahead and reply.get("then"):
-                # "Suite" drawn by the page from the feedback's "then", as player.js does.
+            if self.ahead and reply.get("then"):
+                # "Suite", "Exercice suivant" and "Commencer" drawn by the page from the
+                # reply's "then", as player.js does: nothing is sent.
                 reply, suite_at = reply["then"], time.monotonic()
                 continue
             if screen == "question" or (screen == "feedback" and not reply["question_done"]):
@@ -802,7 +803,8 @@ def main() -> None:
     parser.add_argument(
         "--suite-round-trip",
         action="store_true",
-        help='send "Suite" to the server, as pages did before the feedback carried "then"',
+        help='send "Suite", "Exercice suivant" and "Commencer" to the server, as pages did '
+        'before replies carried "then"',
     )
     parser.add_argument(
         "--no-voila",

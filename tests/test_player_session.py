@@ -514,7 +514,9 @@ def test_result_screen_values(make_session, clock):
     assert last["exercise_done"] is True
 
     result = session.handle({"type": "next"})
+    then = result.pop("then")
 
+    assert (then["screen"], then["exercise"]["number"]) == ("title", 2)
     assert result == {
         "screen": "result",
         "exercise": {
@@ -1006,9 +1008,14 @@ def _texts(value: Any):
 
 
 def _open_replies(session: PlayerSession, clock) -> list[tuple[dict, Question]]:
-    """Every kind of reply a pupil gets while the first question is open."""
+    """Every kind of reply a pupil gets while the first question is open.
+
+    The first is what the title page holds for "Commencer": that question, drawn ahead.
+    """
+    ahead = session.handle({"type": "state"})["then"]
     replies = [(session.handle({"type": "begin"}), current_question(session))]
     question = current_question(session)
+    replies.insert(0, (ahead, question))
     mistake = wrong_response(session)
     for message in (
         {"type": "state"},
@@ -1180,6 +1187,122 @@ def test_suite_on_the_last_question_shows_the_result_then_the_next_title(make_se
 
     title = session.handle({"type": "continue", "suite": 2500})
     assert (title["screen"], title["exercise"]["title"]) == ("title", "Deuxième")
+
+
+def answer_shown(session: PlayerSession, reply: dict, suite_ms: int, key: str) -> dict:
+    """Follow ``reply``'s ``"then"`` to the question the page drew on its own, and answer it.
+
+    The right response is drawn from the seed as the session draws it (the
+    test, not the browser, may know it); the page's question must be that one.
+    """
+    shown = reply
+    while shown["screen"] != "question":
+        shown = shown["then"]
+    header = shown["exercise"]
+    question = session._draw(header["position"], header["play"])[shown["number"] - 1]
+    assert shown["question"] == question.public()
+    message = {"type": "answer", "response": question.right_response(), "key": key}
+    return session.handle({**message, "suite": suite_ms})
+
+
+def test_a_result_leads_to_the_next_title_and_the_title_to_its_first_question(make_session):
+    session = make_session(
+        stub_exercise(questions=1), stub_exercise(title="Deuxième", question_seconds=10)
+    )
+    session.handle({"type": "begin"})
+
+    result = right(session)["then"]
+    title = result["then"]
+    opening = title["then"]
+
+    assert (title["screen"], title["exercise"]["title"], title["exercise"]["play"]) == (
+        "title",
+        "Deuxième",
+        0,
+    )
+    assert session.handle({"type": "next"}) == result
+    assert session.handle({"type": "continue"}) == title
+    assert session.handle({"type": "begin"}) == opening
+    assert (opening["number"], opening["score"], opening["exercise"]["play"]) == (1, 0, 1)
+    assert opening["time"] == {"question_ms": 10_000, "limit_ms": 10_000}
+
+
+def test_terminer_asks_the_server_so_that_a_reload_finds_the_end(make_session):
+    session = make_session(stub_exercise(questions=1))
+    session.handle({"type": "begin"})
+
+    result = right(session)["then"]
+    session.handle({"type": "next"})
+    end = session.handle({"type": "continue"})
+
+    assert (result["has_next"], "then" in result) == (False, False)
+    assert (end["screen"], end["score_text"]) == ("end", "1 sur 1")
+    assert session.handle({"type": "state"}) == end
+
+
+def test_between_exercises_a_pair_sends_nothing_but_answers(make_session, clock, recorder):
+    session = make_session(
+        stub_exercise(questions=2, question_seconds=10),
+        stub_exercise(title="Deuxième", questions=2, exercise_seconds=60),
+    )
+    reply = session.handle({"type": "state"})
+    replies = []
+    for number in range(4):
+        clock.advance(2.5)
+        reply = answer_shown(session, reply, 1000, key=f"k{number}")
+        replies.append(reply)
+
+    assert [(r["exercise"]["number"], r["number"], r["feedback"]) for r in replies] == [
+        (1, 1, "right"),
+        (1, 2, "right"),
+        (2, 1, "right"),
+        (2, 2, "right"),
+    ]
+    # Each question, and the second exercise's clock, started when the page drew them.
+    assert [record.response_ms for record in recorder.answers] == [1000] * 4
+    assert replies[2]["time"]["exercise_ms"] == 59_000
+    assert [(position, len(questions)) for position, _e, questions in recorder.started] == [
+        (0, 2),
+        (1, 2),
+    ]
+    assert [position for position, _result in recorder.finished] == [0, 1]
+    assert (reply["then"]["screen"], "then" in reply["then"]) == ("result", False)
+
+
+def test_commencer_cannot_be_placed_before_the_title_was_sent(make_session, clock, recorder):
+    session = make_session(stub_exercise(question_seconds=10))
+    title = session.handle({"type": "state"})
+    clock.advance(3)
+
+    reply = answer_shown(session, title, 60_000, key="a")
+
+    assert (reply["number"], reply["feedback"]) == (1, "right")
+    assert recorder.answers[-1].response_ms == 3000
+
+
+def test_an_answer_from_a_page_that_moved_on_alone_resumes_and_retries_once(
+    make_session, clock, recorder
+):
+    exercises = [stub_exercise(questions=1), stub_exercise(title="Deuxième", questions=2)]
+    session = make_session(*exercises)
+    done = answer_shown(session, session.handle({"type": "state"}), 800, key="a")
+    clock.advance(4)
+    first = answer_shown(session, done, 1200, key="b")
+
+    # The process is gone; the reply to "b" was lost: the page sends it again.
+    after_b, after_a = MemoryRecorder(), MemoryRecorder()
+    resumed = PlayerSession.resume(exercises, "classe-a", after_b, recorder.answers, clock)
+    again = answer_shown(resumed, done, 1200, key="b")
+    # "b" never reached the store: a session rebuilt from "a" alone follows the page.
+    rebuilt = PlayerSession.resume(exercises, "classe-a", after_a, recorder.answers[:1], clock)
+    followed = answer_shown(rebuilt, done, 1200, key="b")
+
+    assert (first["exercise"]["number"], first["number"]) == (2, 1)
+    assert without_time(again) == without_time(first)
+    assert (after_b.started, after_b.answers) == ([], [])
+    assert without_time(followed) == without_time(first)
+    assert [(record.position, record.client_key) for record in after_a.answers] == [(1, "b")]
+    assert [position for position, _e, _q in after_a.started] == [1]
 
 
 @pytest.mark.parametrize("suite", ["1500", None, True, -1, 1e12, [1]])

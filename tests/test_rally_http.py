@@ -437,6 +437,15 @@ def test_a_pair_does_a_short_round_reloads_midway_and_sees_its_score(
         )
         page = browser.new_context(locale="fr-FR").new_page()
         page.set_default_timeout(20_000)
+        sent: list[str] = []
+        page.on(
+            "request",
+            lambda sent_request: (
+                sent.append(sent_request.post_data_json["type"])
+                if sent_request.url.endswith("/rallye/api")
+                else None
+            ),
+        )
         page.goto(f"{server.url}/rallye")
         page.get_by_test_id("code").fill(server.codes["court"])
         page.get_by_test_id("name").fill(name)
@@ -445,10 +454,18 @@ def test_a_pair_does_a_short_round_reloads_midway_and_sees_its_score(
         with server.store() as store:
             rally = store.rally_by_edition("court")
             pupil = _pupil(store, server.codes["court"], name)
+        screen = page.locator(".cq-player")
         for position, exercise_id in enumerate(SHORT_ROUND):
             if position == 6:
                 page.reload()
-            expect(page.locator(".cq-player")).to_have_attribute("data-screen", "title")
+                # "Suite" and "Exercice suivant" store nothing: the page is back on the
+                # last answer's feedback, and goes on from there.
+                expect(screen).to_have_attribute("data-screen", "feedback")
+                expect(page.get_by_test_id("feedback")).to_have_attribute("data-colour", "green")
+                page.get_by_test_id("next").click()
+                expect(screen).to_have_attribute("data-screen", "result")
+                page.get_by_test_id("continue").click()
+            expect(screen).to_have_attribute("data-screen", "title")
             page.get_by_test_id("begin").click()
             question = (
                 bank.get(exercise_id)
@@ -465,6 +482,10 @@ def test_a_pair_does_a_short_round_reloads_midway_and_sees_its_score(
             expect(page.locator(".cq-player")).to_have_attribute("data-screen", "result")
             page.get_by_test_id("continue").click()
         expect(page.get_by_test_id("end-score")).to_contain_text("9 sur 13")
+        # Between exercises the page sent nothing but answers (and its screen when loaded);
+        # "Terminer" asked for the end.
+        answers = ["answer"] * len(SHORT_ROUND)
+        assert sent == ["state", "join", *answers[:6], "state", *answers[6:], "continue"]
         page.reload()
         expect(page.get_by_test_id("end-score")).to_contain_text("9 sur 13")
         # « Ce n'est pas moi » forgets the pair's token: the next pair types its own names.

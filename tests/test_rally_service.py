@@ -229,6 +229,47 @@ def test_a_rebuilt_session_goes_into_the_exercise_the_pair_began(
         assert _keys(store) == [f"first-{index}" for index in range(number)] + ["second"]
 
 
+def _drawn_ahead(reply: dict) -> dict:
+    """The screen the page draws on its own from a reply's ``"then"``s: a question or the end."""
+    while reply.get("then"):
+        reply = reply["then"]
+    return reply
+
+
+def test_a_pair_sending_only_answers_crosses_exercises_on_any_process(
+    services, code: str, db_url: str
+) -> None:
+    first = services()
+    reply, token = first.handle(None, {"type": "join", "code": code, "name": "Léa et Tom"})
+    keys = []
+    while not (reply["screen"] == "feedback" and reply.get("exercise_done")):
+        assert _drawn_ahead(reply)["screen"] == "question"
+        keys.append(f"first-{len(keys)}")
+        message = {"type": "answer", "response": "1", "key": keys[-1], "suite": 300}
+        reply = first.handle(token, message)[0]
+        assert "error" not in reply
+    shown = _drawn_ahead(reply)
+    # The first process is gone: the page answers question 1 of exercise 2, drawn on its
+    # own through the result and the title, on another process; that reply is lost too.
+    message = {"type": "answer", "response": "1", "key": "second", "suite": 2000}
+    answered = services().handle(token, message)[0]
+    retried = services().handle(token, message)[0]
+
+    assert (shown["exercise"]["number"], shown["number"]) == (2, 1)
+    assert (answered["screen"], answered["exercise"]["number"], answered["number"]) == (
+        "feedback",
+        2,
+        1,
+    )
+    assert "error" not in answered and answered["question"] == shown["question"]
+    assert retried["feedback"] == answered["feedback"] and "error" not in retried
+    with open_store(db_url) as store:
+        [pupil] = store.pupils_of(store.classrooms()[0].id)
+        attempts = store.attempts_of(pupil.id, round_seance_id(store))
+        assert [attempt.position for attempt in attempts] == [0, 1]
+        assert _keys(store) == [*keys, "second"]
+
+
 def _keys(store: Store) -> list[str]:
     [pupil] = store.pupils_of(store.classrooms()[0].id)
     keys = []

@@ -16,16 +16,21 @@ once the question is done.
 
 The server is the judge of time: the browser's timer only asks the server
 to check its own deadlines. One moment is the page's to tell: when it drew
-a question after "Suite". A feedback that ends a question carries ``"then"``,
-the screen "Suite" leads to (the next question, as public as ever, or the
-exercise's result), so that the page draws it at once without a round trip;
-the page's next message says, in ``"suite"``, how many milliseconds ago it
-did. The server takes that moment within what it knows: not before the
-feedback was sent, not after the message came. The rally page's load is
-halved by it (see ``benchmarks/README.md``). A page whose code was altered
-could claim a question was shown later than it was, gaining thinking time;
-it never gains an answer, which stays on the server until the question is
-done.
+a question without asking. A reply whose screen the pupil leaves by a
+button that records nothing carries ``"then"``, the screen that button leads
+to: a feedback that ends a question, the next question (as public as ever)
+or the exercise's result; a result, the next exercise's title page (not the
+end: "Terminer" asks, so that a reload finds the pair there); a title page,
+the exercise's first question. The page draws it at once
+without a round trip ("Suite", "Exercice suivant", "Commencer"), and its
+next message says, in ``"suite"``, how many milliseconds ago it drew the
+last of them. The session then makes the same moves, up to the screen the
+message comes from, taking that moment within what it knows: not before its
+last reply was sent, not after the message came. The rally page's load is
+halved by "Suite" alone (see ``benchmarks/README.md``); between exercises a
+pair then sends nothing but its answers. A page whose code was altered could
+claim a question was shown later than it was, gaining thinking time; it
+never gains an answer, which stays on the server until the question is done.
 """
 
 from __future__ import annotations
@@ -70,6 +75,14 @@ ERROR_NOT_REPLAYABLE = "Cet exercice ne peut pas être recommencé."
 ERROR_INTERNAL = f"Un problème est survenu{NNBSP}: recharge la page."
 
 _MESSAGE_TYPES = ("state", "begin", "answer", "timeout", "next", "replay", "continue")
+_SENT_FROM = {
+    "answer": "question",
+    "timeout": "question",
+    "begin": "title",
+    "continue": "result",
+    "replay": "result",
+}
+"""The screen each message is sent from: how far the moves a ``"suite"`` tells of go."""
 
 ClientMessage = dict[str, Any]
 """A message from the browser: ``{"type": ..., ...}``."""
@@ -247,9 +260,11 @@ class PlayerSession:
         self._shown_at: float | None = None
         self._step: Step | None = None
         self._read_as = ""
-        self._feedback_at = 0.0
+        self._replied_at = 0.0
         self._time_up = False
         self._results: dict[int, Result] = {}
+        # Questions drawn for a "then" before their run starts, by (position, play).
+        self._drawn: dict[tuple[int, int], list[Question]] = {}
         # Replies already given for the current question, by client key: a retried
         # request gets the same reply. Cleared at each question, so memory stays small.
         self._replies_by_key: dict[str, Reply] = {}
@@ -319,9 +334,10 @@ class PlayerSession:
             ``{"type": "state" | "begin" | "answer" | "timeout" | "next" |
             "replay" | "continue", ...}``; ``answer`` carries ``response``
             and ``key``, ``timeout`` carries ``response``. Any message may
-            carry ``"suite"``: the page pressed "Suite" on a feedback's
-            ``"then"`` that many milliseconds ago, and the session moves on
-            as a ``next`` would have, at that moment.
+            carry ``"suite"``: the page drew a reply's ``"then"`` (and maybe
+            that one's) that many milliseconds ago, and the session makes
+            the moves it made ("Suite", "Exercice suivant", "Commencer"), at
+            that moment, as far as the screen the message comes from.
 
         Returns
         -------
@@ -332,22 +348,9 @@ class PlayerSession:
             the session may then be part-way through the message, and must
             be rebuilt from the store before it plays another.
         """
+        now = self._clock()
         try:
-            kind = _message_type(message)
-            now = self._clock()
-            key = _client_key(message) if kind == "answer" else None
-            if key is not None and key in self._replies_by_key:
-                # A retried answer gets its first reply; its first copy followed any "Suite".
-                return self._replies_by_key[key]
-            self._follow_suite(message, now)
-            if kind == "answer":
-                return self._answer(message, key, now)
-            if kind == "timeout":
-                return self._timeout(message, now)
-            if self._expire_overdue(now):
-                # Time ran out before this message came: the new screen answers it.
-                return self._reply(now)
-            return getattr(self, f"_on_{kind}")(now)
+            reply = self._act(message, now)
         except _BadMessage as error:
             logger.warning("Rejected a player message: %s", error.reason)
             return self._error_reply(error.french)
@@ -358,6 +361,24 @@ class PlayerSession:
         except Exception:
             logger.exception("The player failed on a message of type %r", _type_of(message))
             return self._error_reply(ERROR_INTERNAL)
+        self._replied_at = now
+        return reply
+
+    def _act(self, message: ClientMessage, now: float) -> Reply:
+        kind = _message_type(message)
+        key = _client_key(message) if kind == "answer" else None
+        if key is not None and key in self._replies_by_key:
+            # A retried answer gets its first reply; its first copy followed any "Suite".
+            return self._replies_by_key[key]
+        self._follow_suite(message, kind, now)
+        if kind == "answer":
+            return self._answer(message, key, now)
+        if kind == "timeout":
+            return self._timeout(message, now)
+        if self._expire_overdue(now):
+            # Time ran out before this message came: the new screen answers it.
+            return self._reply(now)
+        return getattr(self, f"_on_{kind}")(now)
 
     # ------------------------------------------------------------------ messages
 
@@ -369,20 +390,33 @@ class PlayerSession:
         self._start_play(now)
         return self._reply(now)
 
-    def _follow_suite(self, message: ClientMessage, now: float) -> None:
-        """Do the "Suite" the page did on its own, if the message says so and it is still due.
+    def _follow_suite(self, message: ClientMessage, kind: str, now: float) -> None:
+        """Make the moves the page made on its own, if the message says so and they are due.
 
-        The question's timer starts when the page drew it, as it says,
-        within what the server knows: not before the feedback went out, not
-        after this message came in. A message that carries ``"suite"`` on
-        any other screen (a copy sent again, an older page) has nothing left to do.
+        The page followed ``"then"`` from its last reply: "Suite" on a
+        finished question, then maybe "Exercice suivant" and "Commencer".
+        The session follows as far as the screen the message comes from (an
+        answer: a question; "Recommencer": the result). The moment the page
+        drew its last screen, as it says, starts the question's timer and
+        the exercise's, within what the server knows: not before the last
+        reply went out, not after this message came in. A message that
+        carries ``"suite"`` where there is nothing left to do (a copy sent
+        again, an older page) changes nothing.
         """
         if "suite" not in message:
             return
-        if self._screen != "feedback" or self._question_open():
-            return
         elapsed = _suite_seconds(message["suite"])
-        self._leave_feedback(min(now, max(self._feedback_at, now - elapsed)))
+        moment = min(now, max(self._replied_at, now - elapsed))
+        target = _SENT_FROM.get(kind)
+        while True:
+            if self._screen == "feedback" and not self._question_open():
+                self._leave_feedback(moment)
+            elif self._screen == "result" and target in ("title", "question") and self._has_next:
+                self._go_to_next_exercise()
+            elif self._screen == "title" and target == "question":
+                self._start_play(moment)
+            else:
+                return
 
     def _on_next(self, now: float) -> Reply:
         if self._screen != "feedback" or self._question_open():
@@ -451,7 +485,9 @@ class PlayerSession:
         """Start the current exercise, or a new run of it: draw, record, show question 1."""
         self._play += 1
         exercise = self._exercise
-        self._questions = exercise.questions(self._question_seed())
+        drawn = self._drawn.pop((self._position, self._play), None)
+        self._questions = drawn or self._draw(self._position, self._play)
+        self._drawn.clear()
         self._run = ExerciseRun(exercise.common, started_at=now)
         self._time_up = False
         self._results.pop(self._position, None)
@@ -523,7 +559,6 @@ class PlayerSession:
 
         self._step = step
         self._read_as = read_as
-        self._feedback_at = now
         if step.exercise_done:
             self._finish(now, time_up=timer and self._run.options.exercise_seconds > 0)
         self._screen = "feedback" if shown else "result"
@@ -652,9 +687,21 @@ class PlayerSession:
     def _exercise(self) -> Exercise:
         return self.exercises[self._position]
 
-    def _question_seed(self) -> str:
-        base = f"{self.seed}/{self._position}"
-        return base if self._play == 1 else f"{base}/{self._play}"
+    def _draw(self, position: int, play: int) -> list[Question]:
+        """The questions of a run of an exercise: from its seed, the same at every draw."""
+        base = f"{self.seed}/{position}"
+        return self.exercises[position].questions(base if play == 1 else f"{base}/{play}")
+
+    def _drawn_ahead(self, position: int, play: int) -> list[Question]:
+        """The questions of a run a "then" shows before it starts, kept for when it does."""
+        key = (position, play)
+        if key not in self._drawn:
+            self._drawn[key] = self._draw(position, play)
+        return self._drawn[key]
+
+    @property
+    def _has_next(self) -> bool:
+        return self._position + 1 < len(self.exercises)
 
     def _question_open(self) -> bool:
         """Whether the question on screen still takes answers (not done, not timed out)."""
@@ -697,44 +744,59 @@ class PlayerSession:
             reply = {"screen": self._screen}
         return {**reply, "error": french}
 
-    def _header(self) -> dict[str, Any]:
-        exercise = self._exercise
+    def _header(self, position: int | None = None, play: int | None = None) -> dict[str, Any]:
+        """The exercise's part of a screen: the current one, or another a "then" leads to."""
+        position = self._position if position is None else position
+        exercise = self.exercises[position]
         return {
             "title": exercise.title,
             "instructions": exercise.instructions,
-            "position": self._position,
-            "number": self._position + 1,
+            "position": position,
+            "number": position + 1,
             "count": len(self.exercises),
-            "play": self._play,
+            "play": self._play if play is None else play,
         }
 
-    def _title_reply(self, now: float) -> Reply:
-        common = self._exercise.common
+    def _title_reply(self, now: float, position: int | None = None) -> Reply:
+        """The title page of the current exercise, or of exercise ``position`` (a "then")."""
+        position = self._position if position is None else position
+        common = self.exercises[position].common
         return {
             "screen": "title",
             "exercise": {
-                **self._header(),
+                **self._header(position, 0),
                 "questions": common.questions,
                 "attempts": common.attempts,
                 "timing": timing_text(common),
             },
+            "then": self._opening_reply(position),
         }
+
+    def _opening_reply(self, position: int) -> Reply:
+        """What "Commencer" leads to, drawn by the page without asking: the first question of
+        the exercise's first run, with its whole time."""
+        common = self.exercises[position].common
+        questions = self._drawn_ahead(position, 1)
+        if common.exercise_seconds:
+            limit = common.exercise_seconds * 1000
+            time_left = {"exercise_ms": limit, "limit_ms": limit}
+        else:
+            time_left = _whole_question_time(common)
+        return _question_screen(
+            self._header(position, 1), common, questions[0], 0, score=0, attempt=1, time=time_left
+        )
 
     def _question_reply(self, now: float) -> Reply:
         run = self._run
-        common = run.options
-        return {
-            "screen": "question",
-            "exercise": self._header(),
-            "question": self._questions[self._shown_index].public(),
-            "number": self._shown_index + 1,
-            "total": common.questions,
-            "score": run.score,
-            "attempt": run.attempt + 1,
-            "attempts": common.attempts,
-            "time": self._time(now),
-            "keypad": common.keypad,
-        }
+        return _question_screen(
+            self._header(),
+            run.options,
+            self._questions[self._shown_index],
+            self._shown_index,
+            score=run.score,
+            attempt=run.attempt + 1,
+            time=self._time(now),
+        )
 
     def _feedback_reply(self, now: float) -> Reply:
         step = self._step
@@ -765,24 +827,20 @@ class PlayerSession:
         if run.finished:
             return self._result_reply(now)
         common = run.options
-        if common.exercise_seconds:
-            time_left = self._time(now)
-        elif common.timed_per_question:
-            limit = common.question_seconds * 1000
-            time_left = {"question_ms": limit, "limit_ms": limit}
-        else:
-            time_left = None
-        return {
-            **self._question_reply(now),
-            "question": self._questions[run.question].public(),
-            "number": run.question + 1,
-            "attempt": 1,
-            "time": time_left,
-        }
+        time_left = self._time(now) if common.exercise_seconds else _whole_question_time(common)
+        return _question_screen(
+            self._header(),
+            common,
+            self._questions[run.question],
+            run.question,
+            score=run.score,
+            attempt=1,
+            time=time_left,
+        )
 
     def _result_reply(self, now: float) -> Reply:
         result = self._results[self._position]
-        return {
+        reply = {
             "screen": "result",
             "exercise": self._header(),
             "score": result.score,
@@ -796,8 +854,13 @@ class PlayerSession:
             "not_reached": result.not_reached,
             "time_up": self._time_up,
             "replayable": self._exercise.common.replayable,
-            "has_next": self._position + 1 < len(self.exercises),
+            "has_next": self._has_next,
         }
+        if self._has_next:
+            # What "Exercice suivant" leads to. "Terminer" asks the server, so that the end
+            # it shows is where a reload finds the pair.
+            reply["then"] = self._title_reply(now, self._position + 1)
+        return reply
 
     def _end_reply(self, now: float) -> Reply:
         summary = []
@@ -837,6 +900,39 @@ class PlayerSession:
             "question_ms": _milliseconds(deadline - now),
             "limit_ms": common.question_seconds * 1000,
         }
+
+
+def _question_screen(
+    header: dict[str, Any],
+    common: CommonOptions,
+    question: Question,
+    index: int,
+    *,
+    score: int,
+    attempt: int,
+    time: dict[str, int] | None,
+) -> Reply:
+    """A question's screen: the question as public as ever, never its answer."""
+    return {
+        "screen": "question",
+        "exercise": header,
+        "question": question.public(),
+        "number": index + 1,
+        "total": common.questions,
+        "score": score,
+        "attempt": attempt,
+        "attempts": common.attempts,
+        "time": time,
+        "keypad": common.keypad,
+    }
+
+
+def _whole_question_time(common: CommonOptions) -> dict[str, int] | None:
+    """A question's timer as it starts, when each question has its own; else ``None``."""
+    if not common.timed_per_question:
+        return None
+    limit = common.question_seconds * 1000
+    return {"question_ms": limit, "limit_ms": limit}
 
 
 def timing_text(common: CommonOptions) -> str:

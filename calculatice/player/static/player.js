@@ -5,9 +5,11 @@
  * only shows what each reply says and sends what the pupil does. A transport carries the
  * messages: `widgetTransport(model)` inside Jupyter and Voilà (anywidget custom messages),
  * `httpTransport(url)` on the kernel-less rally page (a JSON POST per message). Each reply
- * is the whole screen, so any reply redraws the page from scratch. One move needs no
- * message: "Suite" after a question is done draws the feedback's `then` (the next question
- * or the result); the next message tells the server how long ago, in `suite` (ms).
+ * is the whole screen, so any reply redraws the page from scratch. The buttons that record
+ * nothing need no message: "Suite" after a question is done, "Exercice suivant" and
+ * "Commencer" draw the reply's `then` (the screen they lead to, which may carry its own
+ * `then`); the next message tells the server how long ago the last was drawn, in `suite`
+ * (ms). Between two exercises a pair sends nothing but its answers.
  *
  * Text from the server is always inserted as text (textContent, text nodes), never as
  * HTML; the one exception is a question's SVG picture, which our Python draws.
@@ -163,9 +165,9 @@ export function createPlayer(el, transport, options = {}) {
   let view = null; // the question on screen, kept while its feedback comes and goes
   let countdown = null;
   let flashTimer = null;
-  // "Suite" without a round trip: a feedback that ends a question carries the screen that
-  // follows (`then`); the page draws it at once and tells the server, with its next
-  // message, how long ago (`suite`, in ms), so that the question's time starts then.
+  // "Suite", "Exercice suivant" and "Commencer" without a round trip: the reply carries the
+  // screen that follows (`then`); the page draws it at once and tells the server, with its
+  // next message, how long ago (`suite`, in ms), so that the question's time starts then.
   let ahead = null;
   let aheadAt = 0;
   let suiteAt = null;
@@ -250,15 +252,16 @@ export function createPlayer(el, transport, options = {}) {
     if (primary) primary.focus();
   }
 
-  function suite() {
+  /** Draw the screen a button leads to from the reply's `then`, else ask the server. */
+  function moveOn(message) {
     if (busy || lost || destroyed) return;
     if (!ahead) {
-      request({ type: "next" });
+      request(message);
       return;
     }
     let following = ahead;
     const time = following.time;
-    if (time && time.exercise_ms !== undefined) {
+    if (root.dataset.screen === "feedback" && time && time.exercise_ms !== undefined) {
       // The exercise's time ran on while the feedback was read.
       const left = Math.max(0, Math.round(time.exercise_ms - (performance.now() - aheadAt)));
       following = { ...following, time: { ...time, exercise_ms: left } };
@@ -353,7 +356,7 @@ export function createPlayer(el, transport, options = {}) {
         attempts ? h("li", { text: attempts }) : null,
         h("li", { testid: "timing", text: exercise.timing }),
       ]),
-      button("Commencer", "begin", () => request({ type: "begin" }), "cq-button cq-primary"),
+      button("Commencer", "begin", () => moveOn({ type: "begin" }), "cq-button cq-primary"),
     ]);
   }
 
@@ -390,7 +393,7 @@ export function createPlayer(el, transport, options = {}) {
         reply.replayable
           ? button("Recommencer", "replay", () => request({ type: "replay" }))
           : null,
-        button(last, "continue", () => request({ type: "continue" }), "cq-button cq-primary"),
+        button(last, "continue", () => moveOn({ type: "continue" }), "cq-button cq-primary"),
       ]),
     ]);
   }
@@ -453,7 +456,7 @@ export function createPlayer(el, transport, options = {}) {
       built.message,
       built.correction,
     ]);
-    built.next = button("Suite", "next", suite, "cq-button cq-primary");
+    built.next = button("Suite", "next", () => moveOn({ type: "next" }), "cq-button cq-primary");
     built.next.hidden = true;
     built.form = h(
       "form",
