@@ -126,6 +126,8 @@ class Figures:
     """Messages that kept failing longer than the page retries: it would show an error."""
     latency_ms: dict[str, float] = field(default_factory=dict)
     answer_latency_ms: dict[str, float] = field(default_factory=dict)
+    steady_answer_latency_ms: dict[str, float] = field(default_factory=dict)
+    """Answers replied to once every pair had joined: the rally's pace without the joins."""
     health_latency_ms: dict[str, float] = field(default_factory=dict)
     requests_per_second: float = 0.0
     answers_per_second: float = 0.0
@@ -280,6 +282,7 @@ class Pairs:
         self.steady = 0
         self.latencies: list[float] = []
         self.answer_latencies: list[float] = []
+        self.steady_answer_latencies: list[float] = []
         self.acknowledged: list[str] = []
         self.errors = 0
         self.error_samples: list[str] = []
@@ -325,10 +328,12 @@ class Pairs:
             self.longest_retry = max(self.longest_retry, elapsed)
             self.given_up += elapsed > PAGE_GIVES_UP_SECONDS
         self.latencies.append(elapsed)
-        if self.steady_from <= time.monotonic() < self.stop_at:
-            self.steady += 1
+        steady = self.steady_from <= time.monotonic() < self.stop_at
+        self.steady += steady
         if message["type"] == "answer":
             self.answer_latencies.append(elapsed)
+            if steady:
+                self.steady_answer_latencies.append(elapsed)
         if status != 200:
             self._error(f"{message['type']}: HTTP {status}")
             return None, pair.get("token")
@@ -417,6 +422,7 @@ def client_process(task: dict[str, Any]) -> dict[str, Any]:
     return {
         "latencies": pairs.latencies,
         "answer_latencies": pairs.answer_latencies,
+        "steady_answer_latencies": pairs.steady_answer_latencies,
         "acknowledged": pairs.acknowledged,
         "errors": pairs.errors,
         "error_samples": pairs.error_samples,
@@ -701,6 +707,9 @@ async def run_load(
     figures.pages_giving_up = sum(result["given_up"] for result in results)
     figures.latency_ms = _percentiles(latencies)
     figures.answer_latency_ms = _percentiles(answer_latencies)
+    figures.steady_answer_latency_ms = _percentiles(
+        [value for result in results for value in result["steady_answer_latencies"]]
+    )
     figures.health_latency_ms = _percentiles(health)
     steady_requests = sum(result["steady"] for result in results)
     figures.steady_requests_per_second = round(steady_requests / steady_seconds, 1)

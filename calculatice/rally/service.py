@@ -566,7 +566,10 @@ def _catch_up(session: PlayerSession, recorder: RallyRecorder, message: Any) -> 
     as far as the store shows the pair went (into an exercise it began), and
     the answer counts instead of being refused; likewise "Exercice suivant"
     and "Commencer" find the screens they were pressed on. Not for a retried
-    answer (its key is in the store): it gets its first reply.
+    answer (its key is in the store): it gets its first reply. A page that
+    drew those screens itself (from a reply's ``"then"``) says so in its
+    answer's ``"suite"``, and the session follows it past what the store
+    shows: into an exercise not begun yet, begun by that answer.
     """
     kind = message.get("type") if isinstance(message, dict) else None
     if kind not in ("answer", "continue", "begin"):
