@@ -124,6 +124,8 @@ class Figures:
     longest_retry_s: float = 0.0
     pages_giving_up: int = 0
     """Messages that kept failing longer than the page retries: it would show an error."""
+    sessions_rebuilt: int | None = None
+    """Pairs' sessions rebuilt from the store (another process had them, or a restart)."""
     latency_ms: dict[str, float] = field(default_factory=dict)
     answer_latency_ms: dict[str, float] = field(default_factory=dict)
     steady_answer_latency_ms: dict[str, float] = field(default_factory=dict)
@@ -225,32 +227,40 @@ class Connection:
         return cls(reader, writer)
 
     async def request(
-        self, method: str, target: str, host: str, body: bytes = b"", cookie: str | None = None
-    ) -> tuple[int, str | None, bytes]:
-        """Send one request and read its reply: status, the rally cookie if set, the body."""
+        self,
+        method: str,
+        target: str,
+        host: str,
+        body: bytes = b"",
+        cookies: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Send one request and read its reply: status, the cookies it sets, the body."""
         head = [
             f"{method} {target} HTTP/1.1",
             f"Host: {host}",
             "Content-Type: application/json",
             f"Content-Length: {len(body)}",
         ]
-        if cookie:
-            head.append(f"Cookie: {COOKIE}={cookie}")
+        if cookies:
+            pairs = (f"{name}={value}" for name, value in cookies.items())
+            head.append("Cookie: " + "; ".join(pairs))
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         header = await self.reader.readuntil(b"\r\n\r\n")
         lines = header.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
         length = 0
-        new_cookie = None
+        set_cookies = {}
         for line in lines[1:]:
             name, _, value = line.partition(":")
             name = name.lower()
             if name == "content-length":
                 length = int(value)
-            elif name == "set-cookie" and value.strip().startswith(f"{COOKIE}="):
-                new_cookie = value.strip()[len(COOKIE) + 1 :].split(";", 1)[0].strip('"')
+            elif name == "set-cookie":
+                cookie, _, _ = value.strip().partition(";")
+                cookie_name, _, cookie_value = cookie.partition("=")
+                set_cookies[cookie_name] = cookie_value.strip('"')
         content = await self.reader.readexactly(length) if length else b""
-        return status, new_cookie, content
+        return status, set_cookies, content
 
     def close(self) -> None:
         self.writer.close()
@@ -272,7 +282,8 @@ class Pairs:
         self.host = parsed.hostname or "127.0.0.1"
         self.port = parsed.port or 80
         self.host_header = parsed.netloc
-        self.api = f"{parsed.path.rstrip('/')}/rallye/api"
+        self.page = f"{parsed.path.rstrip('/')}/rallye"
+        self.api = f"{self.page}/api"
         self.interval = interval
         self.ahead = ahead
         """Draw the screens buttons lead to from ``then`` (the page's way) rather than asking."""
@@ -302,8 +313,8 @@ class Pairs:
                 if pair.get("connection") is None:
                     pair["connection"] = await Connection.open(self.host, self.port)
                 async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):
-                    status, cookie, content = await pair["connection"].request(
-                        "POST", self.api, self.host_header, body, pair.get("token")
+                    status, cookies, content = await pair["connection"].request(
+                        "POST", self.api, self.host_header, body, pair["cookies"]
                     )
                 if status in PASSING_STATUSES:
                     raise _Passing(status)
@@ -320,7 +331,7 @@ class Pairs:
                     self._error(f"{message['type']}: no reply in {REQUEST_TIMEOUT_SECONDS} s")
                 if time.monotonic() > self.stop_at + REQUEST_TIMEOUT_SECONDS:
                     self._error(f"{message['type']}: {type(error).__name__}, given up")
-                    return None, pair.get("token")
+                    return None, pair["cookies"].get(COOKIE)
                 self.retries += 1
                 await asyncio.sleep(RETRY_SECONDS)
         elapsed = time.perf_counter() - started
@@ -336,13 +347,32 @@ class Pairs:
                 self.steady_answer_latencies.append(elapsed)
         if status != 200:
             self._error(f"{message['type']}: HTTP {status}")
-            return None, pair.get("token")
+            return None, pair["cookies"].get(COOKIE)
         reply = json.loads(content)
         if "error" in reply:
             self._error(f"{message['type']} -> {reply.get('screen')}: {reply['error']}")
         elif message["type"] == "answer" and reply.get("screen") == "feedback":
             self.acknowledged.append(message["key"])
-        return reply, cookie or pair.get("token")
+        pair["cookies"].update(cookies)
+        return reply, pair["cookies"].get(COOKIE)
+
+    async def load_page(self, pair: dict[str, Any]) -> bool:
+        """Load the page as a browser does first: it sets the route cookie that keeps the pair's
+        join on the process that will serve its answers. Not counted among the messages."""
+        try:
+            pair["connection"] = await Connection.open(self.host, self.port)
+            async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):
+                status, cookies, _page = await pair["connection"].request(
+                    "GET", self.page, self.host_header
+                )
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as error:
+            self._error(f"page: {type(error).__name__}")
+            return False
+        if status != 200:
+            self._error(f"page: HTTP {status}")
+            return False
+        pair["cookies"].update(cookies)
+        return True
 
     def _error(self, text: str) -> None:
         self.errors += 1
@@ -351,8 +381,10 @@ class Pairs:
 
     async def pair(self, number: int, code: str, start_at: float) -> None:
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-        pair: dict[str, Any] = {}
+        pair: dict[str, Any] = {"cookies": {}}
         name = f"Pair {_letters(number)} et Bench"
+        if not await self.load_page(pair):
+            return
         reply, pair["token"] = await self.post(pair, {"type": "join", "code": code, "name": name})
         if reply is None or not pair["token"] or reply.get("screen") != "title":
             self._error(f"join refused: {reply and reply.get('error')}")
@@ -460,6 +492,10 @@ class Server:
         )
         return self.running.url
 
+    def status_urls(self) -> list[str]:
+        """Each process's own ``/rallye/status``."""
+        return [] if self.running is None else [f"{self.running.url}/rallye/status"]
+
     def pids(self) -> list[int]:
         """The server's process (its children are counted with it)."""
         return [] if self.running is None else [self.running.process.pid]
@@ -503,7 +539,15 @@ class Cluster:
             check=True,
             env=environment,
         )
+        self.port = port
         return f"http://127.0.0.1:{port}"
+
+    def status_urls(self) -> list[str]:
+        """Each process's own ``/rallye/status`` (they listen after nginx's port)."""
+        return [
+            f"http://127.0.0.1:{self.port + number}/rallye/status"
+            for number in range(1, self.processes + 1)
+        ]
 
     def stop(self) -> None:
         subprocess.run([DEPLOY, "stop", str(self.folder)], check=False)
@@ -628,6 +672,21 @@ async def sample_health(url: str, samples: list[float], stop: asyncio.Event) -> 
         await asyncio.sleep(0.1)
 
 
+def sessions_rebuilt(server: Server | Cluster) -> int | None:
+    """Pairs' sessions the server's processes rebuilt from the store (``/rallye/status``).
+
+    A process restarted by ``--kill-at`` counts from its restart only.
+    """
+    total = 0
+    for url in server.status_urls():
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                total += json.load(reply)["rebuilt"]
+        except (OSError, ValueError, KeyError):
+            return None
+    return total
+
+
 async def steady_cpu(server: Server | Cluster | None, start: float, stop: float) -> float | None:
     """The server's CPU seconds between two moments of the run (``None``: not measured)."""
     if server is None:
@@ -692,6 +751,8 @@ async def run_load(
             )
         results = await asyncio.gather(*clients)
         steady_spent = await steady
+    if server is not None:
+        figures.sessions_rebuilt = await asyncio.to_thread(sessions_rebuilt, server)
     stop.set()
     await asyncio.gather(*samplers)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from calculatice.rally.organise import definition_of_rally, register_class
 from calculatice.store import open_store
 from calculatice.web.launch import free_ports
 
@@ -103,6 +104,51 @@ def test_two_processes_behind_nginx_serve_one_round(
         keys = [answer.client_key for answer in store.answers_of(attempt.id)]
     assert attempt.context == "rally:2027:cm"
     assert keys == [f"k{number}" for number in range(9)]
+
+
+def test_a_browser_that_loaded_the_page_joins_and_answers_on_one_process(
+    cluster: int, db_url: str, open_rally_class, bank
+) -> None:
+    code = _another_class(db_url, open_rally_class, bank)
+    processes = [f"http://127.0.0.1:{cluster + number}/rallye/status" for number in (1, 2)]
+    before = [httpx.get(url).json() for url in processes]
+
+    for letter in "ABCDEFGH":
+        with httpx.Client(base_url=f"http://127.0.0.1:{cluster}", timeout=20) as browser:
+            assert browser.get("/rallye").status_code == 200
+            join = {"type": "join", "code": code, "name": f"Léa et {letter}"}
+            reply = browser.post("/rallye/api", json=join).json()
+            for number in range(3):
+                reply = reply.get("then", reply)
+                assert reply["screen"] == "question"
+                message = {"type": "answer", "response": "7", "key": f"{letter}{number}"}
+                reply = browser.post("/rallye/api", json={**message, "suite": 500}).json()
+                assert reply["screen"] == "feedback" and reply["number"] == number + 1
+    after = [httpx.get(url).json() for url in processes]
+
+    # Each pair's session was made at its join and every answer found it there:
+    # none was rebuilt, and each is held by one process only.
+    assert [one["rebuilt"] for one in after] == [one["rebuilt"] for one in before]
+    assert sum(one["sessions"] for one in after) == sum(one["sessions"] for one in before) + 8
+    with open_store(db_url) as store:
+        classroom = store.classroom_by_code(code)
+        pupils = store.pupils_of(classroom.id)
+        attempts = [one for pupil in pupils for one in _attempts(store, pupil.id)]
+        answers = sum(len(store.answers_of(attempt.id)) for attempt in attempts)
+    assert len(pupils) == 8 and answers == 24
+
+
+def _another_class(db_url: str, open_rally_class, bank) -> str:
+    """A class of its own in the module's rally (made by the first test that needs it)."""
+    with open_store(db_url) as store:
+        rally = store.rally_by_edition("2027")
+        if rally is None:
+            return open_rally_class(db_url)
+        classroom = register_class(
+            store, rally, definition_of_rally(rally, bank), school_code="0590001A",
+            class_name="CM2 B", level="CM2", late=True,
+        )  # fmt: skip
+    return classroom.code
 
 
 def _attempts(store, pupil_id: int):

@@ -201,6 +201,37 @@ def test_page_loads_the_player_from_the_server_only(server: RallyServer) -> None
     assert "export function httpTransport" in script.text
 
 
+def test_page_gives_a_browser_one_route_cookie_and_keeps_it(server: RallyServer) -> None:
+    with httpx.Client(base_url=server.url) as browser:
+        first = browser.get("/rallye")
+        route = browser.cookies.get("calculatice_route")
+        again = browser.get("/rallye")
+    other = httpx.get(f"{server.url}/rallye")
+
+    cookie = first.headers["set-cookie"]
+    assert cookie.startswith(f"calculatice_route={route};")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/rallye;" in cookie
+    assert len(route) == 16 and int(route, 16) >= 0
+    assert "set-cookie" not in again.headers
+    assert other.cookies.get("calculatice_route") not in (None, route)
+
+
+def test_status_counts_the_sessions_held_and_rebuilt(
+    server: RallyServer, new_pair, request: pytest.FixtureRequest
+) -> None:
+    before = httpx.get(f"{server.url}/rallye/status").json()
+    pair = new_pair()
+    pair.join(server.codes["2027"], _names(request))
+    joined = httpx.get(f"{server.url}/rallye/status")
+    # The same names joining again, in another browser, find the session in memory.
+    new_pair().join(server.codes["2027"], _names(request))
+    again = httpx.get(f"{server.url}/rallye/status").json()
+
+    assert joined.headers["cache-control"] == "no-store"
+    assert joined.json() == {"sessions": before["sessions"] + 1, "rebuilt": before["rebuilt"]}
+    assert again == joined.json()
+
+
 def test_first_visit_shows_the_join_screen(pair: Pair) -> None:
     assert pair.send({"type": "state"}) == {"screen": "join"}
 

@@ -43,6 +43,9 @@ PAGE = PACKAGE / "static" / "rallye.html"
 PLAYER_STATIC = PACKAGE.parent / "player" / "static"
 COOKIE = "calculatice_rallye"
 COOKIE_DAYS = 30
+ROUTE_COOKIE = "calculatice_route"
+"""Set by the page, before any pair joins: nginx sends all of a browser's messages, its join
+included, to one process (``deploy/nginx-rally.conf.template``). Random, and nothing else."""
 SECRET_VARIABLE = "CALCULATICE_RALLY_SECRET"
 """Signs the pairs' tokens; set the same value in every process behind one address."""
 WORKERS_VARIABLE = "CALCULATICE_RALLY_WORKERS"
@@ -71,12 +74,26 @@ def _secret() -> bytes:
 
 
 class RallyPageHandler(web.RequestHandler):
-    """``GET /rallye``: the page, with the server's base URL written into it."""
+    """``GET /rallye``: the page, with the server's base URL written into it.
+
+    A browser without a route cookie gets one (:data:`ROUTE_COOKIE`). Behind
+    nginx it keeps the pair's join on the process that will serve the pair's
+    answers: without it a join went to any process, and half the pairs were
+    rebuilt from the store by another at their first answer (about 5 ms of
+    CPU each, while hundreds join a second).
+    """
 
     def initialize(self, base: str) -> None:
         self.base = base
 
     def get(self) -> None:
+        if not _cookie(self.request.headers.get("Cookie", ""), ROUTE_COOKIE):
+            path = f"{self.base}/rallye"
+            self.add_header(
+                "Set-Cookie",
+                _set_cookie(secrets.token_hex(8), path, COOKIE_DAYS, self.request.protocol,
+                            ROUTE_COOKIE),
+            )  # fmt: skip
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header(
@@ -85,6 +102,24 @@ class RallyPageHandler(web.RequestHandler):
             "style-src 'self' 'unsafe-inline'; img-src 'self' data:",
         )
         self.finish(PAGE.read_text(encoding="utf-8").replace("{base}", self.base))
+
+
+class RallyStatusHandler(web.RequestHandler):
+    """``GET /rallye/status``: what this process holds, for whoever watches a rally day.
+
+    Counts only: the pairs' sessions in memory, and how many were rebuilt
+    from the store because the pair was last served by another process (or
+    before a restart). Behind nginx, rebuilds should stay near zero outside
+    a process's restart; many of them mean that pairs are not sticking to one
+    process. Read on each process's own port.
+    """
+
+    def initialize(self, service: RallyService) -> None:
+        self.service = service
+
+    def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"sessions": self.service.sessions_in_memory, "rebuilt": self.service.rebuilt})
 
 
 class RallyApi:
@@ -210,26 +245,26 @@ def _respond_unavailable(request: httputil.HTTPServerRequest) -> None:
     _respond(request, 503, {"error": PROBLEMS["unavailable"]}, [("Retry-After", "1")])
 
 
-def _set_cookie(value: str, path: str, days: int, protocol: str) -> str:
+def _set_cookie(value: str, path: str, days: int, protocol: str, name: str = COOKIE) -> str:
     """A ``Set-Cookie`` value for the pair's token (``days`` < 0: forget it)."""
     expires = httputil.format_timestamp(time.time() + days * 86_400)
     secure = "; Secure" if protocol == "https" else ""
     max_age = "; Max-Age=0" if days < 0 else ""
     return (
-        f"{COOKIE}={value}; Path={path}; Expires={expires}{max_age}; HttpOnly; "
+        f"{name}={value}; Path={path}; Expires={expires}{max_age}; HttpOnly; "
         f"SameSite=Strict{secure}"
     )
 
 
-def _cookie(header: str) -> str | None:
-    """The pair's token from a ``Cookie`` header, or ``None``.
+def _cookie(header: str, wanted: str = COOKIE) -> str | None:
+    """The pair's token (or another of our cookies) from a ``Cookie`` header, or ``None``.
 
     Tornado's ``get_cookie`` parses every cookie with :mod:`http.cookies`, a
-    tenth of the request's time here; the token is plain ``digits.digits.hex``.
+    tenth of the request's time here; ours are plain ``digits.digits.hex``.
     """
     for part in header.split(";"):
         name, _, value = part.strip().partition("=")
-        if name == COOKIE:
+        if name == wanted:
             return value.strip('"') or None
     return None
 
@@ -259,6 +294,7 @@ def rally_handlers(base_url: str, service: RallyService | None = None) -> list[t
     return [
         (rf"{base}/rallye/?", RallyPageHandler, {"base": base}),
         (rf"{base}/rallye/api", RallyApi(service, executor)),
+        (rf"{base}/rallye/status", RallyStatusHandler, {"service": service}),
         (
             rf"{base}/rallye/player/(player\.js|player\.css)",
             web.StaticFileHandler,

@@ -244,6 +244,9 @@ class RallyService:
         self._classrooms: dict[str, Any] = {}
         self._backend: str | None = None
         self._batches: PostgresBatches | None = None
+        self.rebuilt = 0
+        """Sessions of pairs already known rebuilt from the store (a pair new at its join is not
+        counted): a restart, a pair served by another process, a session pushed out of memory."""
 
     @property
     def sessions_in_memory(self) -> int:
@@ -479,6 +482,7 @@ class RallyService:
             attempts, records = [], []
         else:
             attempts, records = stored_answers(store, pupil_id, rally_round.seance.id)
+            self.rebuilt += 1
         recorder.restore(attempts)
         recorder.restore_progress(attempts, records)
         answered = {record.position for record in records}
