@@ -52,4 +52,28 @@ def test_two_processes_on_one_sqlite_file_store_every_acknowledged_answer(
     # Two servers and nginx: each server alone takes well over 50 MB.
     assert figures["server_peak_rss_mb"] > 2 * 50
     assert figures["steady_server_cpu_ms_per_request"] > 0
+    # Every pair loaded the page first: its join and its answers went to one process.
+    assert figures["sessions_rebuilt"] == 0
     assert "voila" not in figures
+
+
+def test_join_benchmark_compares_a_first_answer_on_either_process(tmp_path: Path) -> None:
+    output = tmp_path / "join.json"
+    command = [
+        sys.executable, str(PROJECT / "benchmarks" / "rally_join.py"),
+        "--pairs", "8", "--rounds", "2", "--output", str(output),
+    ]  # fmt: skip
+
+    finished = subprocess.run(
+        command, cwd=PROJECT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    figures = json.loads(output.read_text())
+    assert (figures["pairs"], len(figures["rounds"]), figures["database"]) == (8, 2, "sqlite")
+    for phase in ("join", "first_answer_same_process", "first_answer_other_process"):
+        assert 0 < figures[phase]["cpu_ms"] <= 1000 and figures[phase]["wall_ms"] > 0
+    same = figures["first_answer_same_process"]["cpu_ms"]
+    assert figures["other_to_same_cpu_ratio"] == round(
+        figures["first_answer_other_process"]["cpu_ms"] / same, 1
+    )
