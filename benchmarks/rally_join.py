@@ -20,6 +20,11 @@ measures the whole). Each phase runs over ``--pairs`` pairs, in
 falls on both answer phases alike. Run from the project folder::
 
     .venv/bin/python benchmarks/rally_join.py --db postgresql+psycopg://…/calculatice
+
+With ``--baseline DIR`` (a folder holding the ``calculatice`` package as it
+was), each round runs twice, in two processes one after the other: once on
+that package (put first on ``PYTHONPATH``), once on this tree; the figures
+of both and the ratios of this tree's to the baseline's are reported.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import importlib.util
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -100,7 +106,11 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=300, help="pairs per phase and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--output", type=Path, default=None, help="JSON file for the figures")
+    parser.add_argument("--baseline", type=Path, default=None, help="tree of the 'before' code")
     arguments = parser.parse_args()
+    if arguments.baseline is not None:
+        side_by_side(arguments)
+        return
 
     with tempfile.TemporaryDirectory() as folder:
         db_url = arguments.db or f"sqlite:///{Path(folder) / 'rally.sqlite'}"
@@ -126,6 +136,50 @@ def main() -> None:
         rounds=rounds,
         pairs=arguments.pairs,
         database=db_url.split(":", 1)[0],
+        load_average_1min=round(os.getloadavg()[0], 2),
+        date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if arguments.output is not None:
+        arguments.output.write_text(text + "\n", encoding="utf-8")
+
+
+def side_by_side(arguments: argparse.Namespace) -> None:
+    """Alternate rounds on the baseline's package and this tree's; both, and the ratios."""
+    trees = {"before": arguments.baseline.resolve(), "after": PROJECT}
+    runs: dict[str, list[dict]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory() as folder:
+        for number in range(arguments.rounds):
+            for name, tree in trees.items():
+                output = Path(folder) / f"{name}-{number}.json"
+                command = [sys.executable, __file__, "--pairs", str(arguments.pairs)]
+                command += ["--rounds", "1", "--output", str(output)]
+                if arguments.db:
+                    command += ["--db", arguments.db]
+                environment = {**os.environ, "PYTHONPATH": str(tree)}
+                subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL)
+                runs[name].append(json.loads(output.read_text()))
+    phases = ("join", "first_answer_same_process", "first_answer_other_process")
+    figures: dict = {
+        name: {
+            phase: {
+                measure: statistics.median(one[phase][measure] for one in results)
+                for measure in ("cpu_ms", "wall_ms")
+            }
+            for phase in phases
+        }
+        for name, results in runs.items()
+    }
+    figures["after_to_before_cpu"] = {
+        phase: round(figures["after"][phase]["cpu_ms"] / figures["before"][phase]["cpu_ms"], 2)
+        for phase in phases
+    }
+    figures.update(
+        baseline=str(trees["before"]),
+        pairs=arguments.pairs,
+        rounds=arguments.rounds,
+        database=(arguments.db or "sqlite").split(":", 1)[0],
         load_average_1min=round(os.getloadavg()[0], 2),
         date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )

@@ -597,7 +597,8 @@ def test_change_mark_moves_only_when_someone_else_commits(
 
         _answer(other, attempt, 1, client_key="elsewhere")
         moved = store.change_mark()
-        store.add_pupil(_classroom_of(store, pupil_id), "Zoé")
+        # Written through SQLAlchemy's pool: another connection than the thread's own.
+        store.add_seance("MARK2", "Rallye", {"exercises": []})
         moved_again = store.change_mark()
         seen_in_thread: list[Any] = []
         _run_threads(lambda _number: seen_in_thread.append(store.change_mark()), 1)
@@ -634,6 +635,25 @@ def test_hot_writes_read_back_as_the_orm_reads_them(db_url: str, store: Store) -
         500,
     )
     assert finished == later == read
+
+
+def test_pupils_added_on_the_driver_read_back_as_the_orm_reads_them(
+    db_url: str, store: Store
+) -> None:
+    """A rally pair joins through the driver's own connection; the ORM reads the same rows."""
+    assert store.direct
+    school = store.add_school("0590004D", "École")
+    classroom = store.add_classroom(school.id, "CM2 B", "CM2").id
+    pair = store.add_pupil(classroom, "Léa et Tom", is_pair=True)
+    single = store.add_pupil(classroom, "Inès")
+
+    assert store.pupil(pair.id) == pair and store.pupil(single.id) == single
+    assert pair.is_pair and not single.is_pair and pair.created_at.utcoffset() == timedelta(0)
+    assert store.pupil_names(classroom) == [(pair.id, "Léa et Tom"), (single.id, "Inès")]
+    assert store.pupils_of(classroom) == [pair, single]
+    with pytest.raises(StoreError, match="Classe 999999 inconnue"):
+        store.add_pupil(999_999, "Personne")
+    assert store.pupil_names(999_999) == []
 
 
 def _drop_hot_connections(url: str) -> int:

@@ -393,15 +393,17 @@ class RallyService:
         closed = self._closed_message(rally_round)
         if closed is not None:
             return {"screen": "join", "error": closed, "field": "code"}, None
-        pupil = _same_name(store.pupils_of(classroom.id), name)
-        new = pupil is None
+        known = _same_name(store.pupil_names(classroom.id), name)
+        new = known is None
         if new:
             pupil = store.add_pupil(classroom.id, name, is_pair=is_pair)
-        log.info("Pair %s joined rally %s", pupil.id, rally_round.rally.edition)
-        token = self.tokens.sign(pupil.id, classroom.id)
-        reply = None if new else self._on_cached(pupil.id, {"type": "state"})
+            known = pupil.id, pupil.display_name
+        pupil_id, display_name = known
+        log.info("Pair %s joined rally %s", pupil_id, rally_round.rally.edition)
+        token = self.tokens.sign(pupil_id, classroom.id)
+        reply = None if new else self._on_cached(pupil_id, {"type": "state"})
         if reply is None:
-            pair = self._rebuild(pupil.id, rally_round, pupil.display_name, new=new)
+            pair = self._rebuild(pupil_id, rally_round, display_name, new=new)
             with pair.lock:
                 reply = {**pair.session.handle({"type": "state"}), "who": pair.who}
         return reply, token
@@ -620,16 +622,17 @@ def _with_status(rally, status: str):
     return rally if rally.status == status else replace(rally, status=status)
 
 
-def _same_name(pupils: Sequence[Any], name: str):
-    """The first pupil named exactly ``name``, else the first named so in other case, or ``None``.
+def _same_name(pupils: Sequence[tuple[int, str]], name: str) -> tuple[int, str] | None:
+    """Of a class's ``(id, name)``, the first named exactly ``name``, else the first named so in
+    other case, or ``None``.
 
     « Léa et Tom » who typed « léa et tom » after a reload is the same pair.
     """
-    exact = next((pupil for pupil in pupils if pupil.display_name == name), None)
+    exact = next((pupil for pupil in pupils if pupil[1] == name), None)
     if exact is not None:
         return exact
     wanted = name.casefold()
-    return next((pupil for pupil in pupils if pupil.display_name.casefold() == wanted), None)
+    return next((pupil for pupil in pupils if pupil[1].casefold() == wanted), None)
 
 
 def _join_screen(problem: str, field: str) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import Engine, Table
 
 from calculatice.store.database import configure_sqlite_connection
-from calculatice.store.models import Answer, Attempt
+from calculatice.store.models import Answer, Attempt, Pupil
 from calculatice.store.records import AttemptRecord
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ ATTEMPT_COLUMNS = (
     "total",
 )
 FINISH_COLUMNS = ("score", "total", "duration_ms", "finished_at")
+PUPIL_COLUMNS = ("classroom_id", "display_name", "is_pair", "created_at")
 
 PROGRESS_SQL = (
     "SELECT count(DISTINCT attempts.id), count(answers.id) FROM attempts"
@@ -153,6 +154,10 @@ class HotStatements:
         answers, attempts = Answer.__table__, Attempt.__table__
         self._insert_answer = _Insert(answers, ANSWER_COLUMNS, dialect, self.marker)
         self._insert_attempt = _Insert(attempts, ATTEMPT_COLUMNS, dialect, self.marker)
+        self._insert_pupil = _Insert(Pupil.__table__, PUPIL_COLUMNS, dialect, self.marker)
+        self._names_sql = (
+            f"SELECT id, display_name FROM pupils WHERE classroom_id = {self.marker} ORDER BY id"
+        )
         self._finish_convert = bind_processors(attempts, FINISH_COLUMNS, dialect)
         settings = ", ".join(f"{name} = {self.marker}" for name in FINISH_COLUMNS)
         self._finish_sql = (
@@ -190,6 +195,15 @@ class HotStatements:
 
     def finish_attempt(self, attempt_id: int, changes: Mapping[str, Any]) -> AttemptRecord | None:
         """Finish an attempt unless it is finished already; the attempt, ``None`` if unknown."""
+        raise NotImplementedError
+
+    def insert_pupil(self, row: Mapping[str, Any]) -> int:
+        """Insert and commit one pupil (a rally pair at its join); its id. An unknown class
+        raises the driver's integrity error."""
+        raise NotImplementedError
+
+    def pupil_names(self, classroom_id: int) -> list[tuple[int, str]]:
+        """Ids and names of a class's pupils, in the order they were added."""
         raise NotImplementedError
 
     def progress(self, pupil_id: int, seance_id: int) -> tuple[int, int]:
@@ -250,6 +264,14 @@ class SqliteStatements(HotStatements):
         with self._writing() as cursor:
             cursor.execute(self._insert_attempt.sql, self._insert_attempt.values(row))
             return cursor.lastrowid
+
+    def insert_pupil(self, row: Mapping[str, Any]) -> int:
+        with self._writing() as cursor:
+            cursor.execute(self._insert_pupil.sql, self._insert_pupil.values(row))
+            return cursor.lastrowid
+
+    def pupil_names(self, classroom_id: int) -> list[tuple[int, str]]:
+        return self.connection().execute(self._names_sql, (classroom_id,)).fetchall()
 
     def finish_attempt(self, attempt_id: int, changes: Mapping[str, Any]) -> AttemptRecord | None:
         with self._writing() as cursor:
@@ -336,6 +358,15 @@ class PostgresStatements(HotStatements):
 
     def insert_attempt(self, row: Mapping[str, Any]) -> int:
         return self._run(_inserting(self._insert_attempt, row), resend=False)
+
+    def insert_pupil(self, row: Mapping[str, Any]) -> int:
+        return self._run(_inserting(self._insert_pupil, row), resend=False)
+
+    def pupil_names(self, classroom_id: int) -> list[tuple[int, str]]:
+        return self._run(
+            lambda cursor: cursor.execute(self._names_sql, (classroom_id,)).fetchall(),
+            resend=True,
+        )
 
     def finish_attempt(self, attempt_id: int, changes: Mapping[str, Any]) -> AttemptRecord | None:
         values = (*self._finish_values(changes), attempt_id)

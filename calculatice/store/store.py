@@ -243,8 +243,19 @@ class Store:
 
         Only a first name is kept. Raises :class:`StoreError` for an unknown class.
         """
+        refusal = f"Classe {classroom_id} inconnue."
+        if self._direct is not None:
+            # A rally's pairs join by the hundred a second: one statement on the driver.
+            row = {
+                "classroom_id": classroom_id,
+                "display_name": display_name,
+                "is_pair": is_pair,
+                "created_at": utc_now(),
+            }
+            with self._refusing(refusal), self._one_writer():
+                return PupilRecord(id=self._direct.insert_pupil(row), **row)
         pupil = Pupil(classroom_id=classroom_id, display_name=display_name, is_pair=is_pair)
-        with self._refusing(f"Classe {classroom_id} inconnue."), self._writing() as session:
+        with self._refusing(refusal), self._writing() as session:
             session.add(pupil)
         return _record(PupilRecord, pupil)
 
@@ -269,6 +280,22 @@ class Store:
         with self._reading() as session:
             pupil = session.get(Pupil, pupil_id)
             return None if pupil is None else _record(PupilRecord, pupil)
+
+    def pupil_names(self, classroom_id: int) -> list[tuple[int, str]]:
+        """Ids and display names of a class's pupils, in the order they were added.
+
+        What a join compares a pair's names with; on the driver itself where the
+        store has its direct statements (about a tenth of :meth:`pupils_of`'s CPU).
+        """
+        if self._direct is not None:
+            return [(pupil_id, name) for pupil_id, name in self._direct.pupil_names(classroom_id)]
+        query = (
+            select(Pupil.id, Pupil.display_name)
+            .where(Pupil.classroom_id == classroom_id)
+            .order_by(Pupil.id)
+        )
+        with self._reading() as session:
+            return [(pupil_id, name) for pupil_id, name in session.execute(query)]
 
     def pupils_of(self, classroom_id: int) -> list[PupilRecord]:
         """The pupils and pairs of a class, in the order they were added."""
