@@ -246,7 +246,8 @@ def _respond_unavailable(request: httputil.HTTPServerRequest) -> None:
 
 
 def _set_cookie(value: str, path: str, days: int, protocol: str, name: str = COOKIE) -> str:
-    """A ``Set-Cookie`` value for the pair's token (``days`` < 0: forget it)."""
+    """A ``Set-Cookie`` value for one of our cookies, the pair's token unless ``name`` says
+    otherwise (``days`` < 0: forget it)."""
     expires = httputil.format_timestamp(time.time() + days * 86_400)
     secure = "; Secure" if protocol == "https" else ""
     max_age = "; Max-Age=0" if days < 0 else ""
@@ -260,7 +261,7 @@ def _cookie(header: str, wanted: str = COOKIE) -> str | None:
     """The pair's token (or another of our cookies) from a ``Cookie`` header, or ``None``.
 
     Tornado's ``get_cookie`` parses every cookie with :mod:`http.cookies`, a
-    tenth of the request's time here; ours are plain ``digits.digits.hex``.
+    tenth of the request's time here; ours are plain (``digits.digits.hex``, hex).
     """
     for part in header.split(";"):
         name, _, value = part.strip().partition("=")
