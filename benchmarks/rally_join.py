@@ -30,7 +30,6 @@ of both and the ratios of this tree's to the baseline's are reported.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -40,17 +39,15 @@ import tempfile
 import time
 from pathlib import Path
 
+# Run as a script, this folder is first on the path: the pairs' names and classes of the load.
+import rally_load
+
 from calculatice.catalogue import load_bank
 from calculatice.rally.service import RallyService
 from calculatice.store import connect_store
 
 PROJECT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location(
-    "rally_load", Path(__file__).with_name("rally_load.py")
-)
-rally_load = importlib.util.module_from_spec(_spec)
-sys.modules["rally_load"] = rally_load
-_spec.loader.exec_module(rally_load)
+PHASES = ("join", "first_answer_same_process", "first_answer_other_process")
 
 
 def timed(action, count: int) -> dict[str, float]:
@@ -120,13 +117,7 @@ def main() -> None:
             one_round(db_url, codes, bank, arguments.pairs, number)
             for number in range(arguments.rounds)
         ]
-    figures: dict = {
-        phase: {
-            measure: statistics.median(one[phase][measure] for one in rounds)
-            for measure in ("cpu_ms", "wall_ms")
-        }
-        for phase in rounds[0]
-    }
+    figures: dict = _medians(rounds)
     figures["other_to_same_cpu_ratio"] = round(
         figures["first_answer_other_process"]["cpu_ms"]
         / figures["first_answer_same_process"]["cpu_ms"],
@@ -139,10 +130,25 @@ def main() -> None:
         load_average_1min=round(os.getloadavg()[0], 2),
         date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
+    _report(figures, arguments.output)
+
+
+def _medians(rounds: list[dict]) -> dict:
+    """Each phase's median CPU and wall milliseconds over the rounds."""
+    return {
+        phase: {
+            measure: statistics.median(one[phase][measure] for one in rounds)
+            for measure in ("cpu_ms", "wall_ms")
+        }
+        for phase in PHASES
+    }
+
+
+def _report(figures: dict, output: Path | None) -> None:
     text = json.dumps(figures, indent=2)
     print(text)
-    if arguments.output is not None:
-        arguments.output.write_text(text + "\n", encoding="utf-8")
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
 
 
 def side_by_side(arguments: argparse.Namespace) -> None:
@@ -160,20 +166,10 @@ def side_by_side(arguments: argparse.Namespace) -> None:
                 environment = {**os.environ, "PYTHONPATH": str(tree)}
                 subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL)
                 runs[name].append(json.loads(output.read_text()))
-    phases = ("join", "first_answer_same_process", "first_answer_other_process")
-    figures: dict = {
-        name: {
-            phase: {
-                measure: statistics.median(one[phase][measure] for one in results)
-                for measure in ("cpu_ms", "wall_ms")
-            }
-            for phase in phases
-        }
-        for name, results in runs.items()
-    }
+    figures: dict = {name: _medians(results) for name, results in runs.items()}
     figures["after_to_before_cpu"] = {
         phase: round(figures["after"][phase]["cpu_ms"] / figures["before"][phase]["cpu_ms"], 2)
-        for phase in phases
+        for phase in PHASES
     }
     figures.update(
         baseline=str(trees["before"]),
@@ -183,10 +179,7 @@ def side_by_side(arguments: argparse.Namespace) -> None:
         load_average_1min=round(os.getloadavg()[0], 2),
         date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if arguments.output is not None:
-        arguments.output.write_text(text + "\n", encoding="utf-8")
+    _report(figures, arguments.output)
 
 
 if __name__ == "__main__":

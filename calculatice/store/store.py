@@ -288,14 +288,14 @@ class Store:
         store has its direct statements (about a tenth of :meth:`pupils_of`'s CPU).
         """
         if self._direct is not None:
-            return [(pupil_id, name) for pupil_id, name in self._direct.pupil_names(classroom_id)]
+            return self._direct.pupil_names(classroom_id)
         query = (
             select(Pupil.id, Pupil.display_name)
             .where(Pupil.classroom_id == classroom_id)
             .order_by(Pupil.id)
         )
         with self._reading() as session:
-            return [(pupil_id, name) for pupil_id, name in session.execute(query)]
+            return [tuple(row) for row in session.execute(query)]
 
     def pupils_of(self, classroom_id: int) -> list[PupilRecord]:
         """The pupils and pairs of a class, in the order they were added."""
